@@ -1,0 +1,178 @@
+"""Settings: one typed object read from ``R3EDGE_*`` environment variables.
+
+In: a mapping of environment variables (``os.environ`` by default).
+Out: a frozen :class:`Settings`, or :class:`SettingsError` naming every bad variable.
+
+Faust's own variables (``BROKER_URL``, ``WEB_PORT``, ``F_DATADIR``, ...) are never read:
+the application passes an empty environment to Faust, so these settings are the only source.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Callable, Mapping, TypeVar
+
+PREFIX = "R3EDGE_"
+DEFAULT_BROKER = "kafka://127.0.0.1:9092"
+_TOPIC_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
+
+T = TypeVar("T")
+
+
+class TradingMode(StrEnum):
+    """What a deployment may do with money: ``paper`` never reaches an exchange's order API."""
+
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class Guarantee(StrEnum):
+    """Kafka processing guarantee, as Faust names it."""
+
+    AT_LEAST_ONCE = "at_least_once"
+    EXACTLY_ONCE = "exactly_once"
+
+
+class SettingsError(ValueError):
+    """One or more ``R3EDGE_*`` variables are invalid; the message names each of them."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of a worker. Field ``x`` comes from ``R3EDGE_X``."""
+
+    broker: str = DEFAULT_BROKER
+    store: str = "rocksdb://"
+    data_dir: Path = Path("var/data")
+    partitions: int = 8
+    replication: int = 1
+    guarantee: Guarantee = Guarantee.AT_LEAST_ONCE
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    canonical_url: str = ""
+    topic_prefix: str = ""
+    trading_mode: TradingMode = TradingMode.PAPER
+    log_level: str = "info"
+
+    @property
+    def app_id(self) -> str:
+        """Faust app id: names the consumer group and every changelog topic."""
+        return f"{self.topic_prefix}.r3edge" if self.topic_prefix else "r3edge"
+
+    def topic_name(self, name: str) -> str:
+        """The Kafka topic name of catalogue topic ``name`` in this environment."""
+        return f"{self.topic_prefix}.{name}" if self.topic_prefix else name
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when no broker was configured, so the run command starts a local one."""
+        return self.broker == DEFAULT_BROKER
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _broker(raw: str) -> str:
+    urls = [part.strip() for part in raw.split(";") if part.strip()]
+    if not urls or not all(re.match(r"^kafka://[^\s/:]+:\d+$", url) for url in urls):
+        raise ValueError("must be kafka://host:port (several separated by ';')")
+    return ";".join(urls)
+
+
+def _store(raw: str) -> str:
+    if raw not in ("rocksdb://", "memory://"):
+        raise ValueError("must be rocksdb:// or memory://")
+    return raw
+
+
+def _topic_prefix(raw: str) -> str:
+    if not _TOPIC_PREFIX_RE.match(raw):
+        raise ValueError("must be at most 40 letters, digits, '_' or '-'")
+    return raw
+
+
+def _url(raw: str) -> str:
+    if not re.match(r"^https?://[^\s/]+(:\d+)?$", raw):
+        raise ValueError("must be http(s)://host:port")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.lower()
+    if level not in ("debug", "info", "warning", "error", "critical"):
+        raise ValueError("must be debug, info, warning, error or critical")
+    return level
+
+
+def _enum(kind: type[StrEnum]) -> Callable[[str], StrEnum]:
+    def parse(raw: str) -> StrEnum:
+        try:
+            return kind(raw.lower())
+        except ValueError:
+            raise ValueError("must be one of " + ", ".join(m.value for m in kind)) from None
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "broker": _broker,
+    "store": _store,
+    "data_dir": Path,
+    "partitions": _int_in(1, 1024),
+    "replication": _int_in(1, 16),
+    "guarantee": _enum(Guarantee),
+    "web_host": str,
+    "web_port": _int_in(1, 65535),
+    "canonical_url": _url,
+    "topic_prefix": _topic_prefix,
+    "trading_mode": _enum(TradingMode),
+    "log_level": _log_level,
+}
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return PREFIX + field.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every ``R3EDGE_*`` variable; unknown ``R3EDGE_*`` names are errors too."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    errors: list[str] = []
+    for field, parse in _PARSERS.items():
+        raw = env.get(env_name(field))
+        if raw is None or raw == "":
+            continue
+        try:
+            values[field] = parse(raw.strip())
+        except ValueError as exc:
+            errors.append(f"{env_name(field)}={raw!r}: {exc}")
+    known = {env_name(field) for field in _PARSERS}
+    errors += [f"{name}: unknown setting" for name in sorted(env) if name.startswith(PREFIX) and name not in known]
+    if errors:
+        raise SettingsError("invalid configuration: " + "; ".join(errors))
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not settings.canonical_url:
+        settings = _with_canonical_url(settings)
+    return settings
+
+
+def _with_canonical_url(settings: Settings) -> Settings:
+    """Where other workers reach this one: the bind host, or the host name on a wildcard bind."""
+    host = settings.web_host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return Settings(**{**settings.__dict__, "canonical_url": f"http://{host}:{settings.web_port}"})

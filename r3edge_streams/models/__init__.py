@@ -1,0 +1,54 @@
+"""Message types of the system (faust.Record, JSON on the wire). No I/O.
+
+In: nothing. Out: every record class, the enums, and the strict codec's entry points.
+"""
+
+from .codec import MalformedMessage, decode_key, encode_key, parse_bytes, parse_model, to_json
+from .enums import (
+    CommandKind,
+    Direction,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    RequestKind,
+    SessionMode,
+    SessionStatus,
+    Severity,
+)
+from .market import Candle, StrategyCandle
+from .notifications import DeadLetter, Notification
+from .orders import ExecutionReport, Order, RawOrder
+from .positions import Position
+from .sessions import SessionCommand, SessionRequest, SessionSpec, SessionState
+from .signals import Signal
+
+__all__ = [
+    "Candle",
+    "CommandKind",
+    "DeadLetter",
+    "Direction",
+    "ExecutionReport",
+    "MalformedMessage",
+    "Notification",
+    "Order",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "RawOrder",
+    "RequestKind",
+    "SessionCommand",
+    "SessionMode",
+    "SessionRequest",
+    "SessionSpec",
+    "SessionState",
+    "SessionStatus",
+    "Severity",
+    "Signal",
+    "StrategyCandle",
+    "decode_key",
+    "encode_key",
+    "parse_bytes",
+    "parse_model",
+    "to_json",
+]

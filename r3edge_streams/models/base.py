@@ -1,0 +1,61 @@
+"""The base of every message: a JSON faust.Record that keeps Decimal, UTC time and enums exact.
+
+In: field values (Python objects, or JSON-shaped values through :mod:`.codec`).
+Out: records whose Decimal fields are finite, datetimes timezone-aware UTC, enums real enums.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import faust
+
+
+class Record(faust.Record, abstract=True, serializer="json", coerce=True, validation=True):
+    """Base record: restores enums and checks money and time invariants after construction."""
+
+    _enum_fields: ClassVar[dict[str, type[enum.Enum]]]
+
+    def __post_init__(self) -> None:
+        for name, kind in _enum_fields(type(self)).items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, kind):
+                setattr(self, name, kind(value))
+        for name, value in self.asdict().items():
+            checked = _checked(name, value)
+            if checked is not value:
+                setattr(self, name, checked)
+
+
+def _enum_fields(cls: type[Record]) -> dict[str, type[enum.Enum]]:
+    cached = cls.__dict__.get("_enum_fields")
+    if cached is None:
+        cached = {}
+        for name, typ in cls._options.fields.items():
+            kind = _unwrap_optional(typ)
+            if isinstance(kind, type) and issubclass(kind, enum.Enum):
+                cached[name] = kind
+        cls._enum_fields = cached
+    return cached
+
+
+def _unwrap_optional(typ: Any) -> Any:
+    args = [arg for arg in getattr(typ, "__args__", ()) if arg is not type(None)]
+    if getattr(typ, "__origin__", None) is not None and len(args) == 1 and type(None) in typ.__args__:
+        return args[0]
+    return typ
+
+
+def _checked(name: str, value: Any) -> Any:
+    """The value itself, or its UTC form; ValueError for NaN/inf or a naive datetime."""
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError(f"{name}: must be a finite number, got {value}")
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name}: must be timezone-aware, got {value.isoformat()}")
+        if value.tzinfo is not timezone.utc:
+            return value.astimezone(timezone.utc)
+    return value

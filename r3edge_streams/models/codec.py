@@ -1,0 +1,192 @@
+"""The strict wire codec: JSON bytes in, a typed record out, or an error naming the bad field.
+
+In: raw Kafka keys and values, REST bodies. Out: records, JSON key bytes, or
+:class:`MalformedMessage` (bad JSON, unknown or missing field, wrong type, broken invariant).
+Faust's own decoding is lenient (it keeps unknown fields and turns floats into money); every
+message that enters an agent or a view goes through :func:`parse_model` instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import typing
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, TypeVar
+
+from faust.exceptions import ValidationError
+
+from .base import Record
+
+M = TypeVar("M", bound=Record)
+_NONE = type(None)
+
+
+class MalformedMessage(ValueError):
+    """The input is not a valid message; ``field`` is the dotted path of the culprit, if any."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+def encode_key(key: str) -> bytes:
+    """Kafka key bytes: JSON, as Faust tables hash them, so routing and partitioning agree."""
+    return json.dumps(key).encode()
+
+
+def decode_key(raw: bytes | None) -> str | None:
+    """The string key of a message, or MalformedMessage if it is not a JSON string."""
+    if raw is None:
+        return None
+    try:
+        key = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedMessage(f"key is not JSON: {exc}", "key") from None
+    if not isinstance(key, str):
+        raise MalformedMessage("key must be a JSON string", "key")
+    return key
+
+
+def loads_json(raw: bytes | str) -> Any:
+    """Parse JSON text, rejecting NaN/Infinity literals and invalid UTF-8."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedMessage(f"invalid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed")
+
+
+def parse_bytes(model: type[M], raw: bytes | None) -> M:
+    """Decode one Kafka value into ``model``."""
+    if raw is None:
+        raise MalformedMessage("empty value (tombstone)")
+    return parse_model(model, loads_json(raw))
+
+
+def parse_model(model: type[M], payload: Any, path: str = "") -> M:
+    """Build ``model`` from a JSON-shaped payload, checking every field strictly."""
+    if not isinstance(payload, dict):
+        raise MalformedMessage(f"must be a JSON object, got {_json_type(payload)}", path or None)
+    payload = dict(payload)
+    _check_namespace(model, payload.pop("__faust", None), path)
+    fields = model._options.fields
+    unknown = sorted(set(payload) - set(fields))
+    if unknown:
+        raise MalformedMessage("unknown field", _join(path, unknown[0]))
+    values: dict[str, Any] = {}
+    for name, typ in fields.items():
+        if name in payload:
+            values[name] = _convert(typ, payload[name], _join(path, name))
+        elif name not in model._options.defaults:
+            raise MalformedMessage("missing required field", _join(path, name))
+    try:
+        return model(**values)
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise MalformedMessage(str(exc), path or None) from None
+
+
+def _check_namespace(model: type[Record], meta: Any, path: str) -> None:
+    if meta is None:
+        return
+    namespace = meta.get("ns") if isinstance(meta, dict) else None
+    if namespace != model._options.namespace:
+        raise MalformedMessage(f"message type {namespace!r} is not {model.__name__}", _join(path, "__faust"))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _convert(typ: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(typ)
+    if origin is typing.Union:
+        if value is None and _NONE in typing.get_args(typ):
+            return None
+        options = [arg for arg in typing.get_args(typ) if arg is not _NONE]
+        return _convert(options[0], value, path)
+    if typ is Any:
+        return value
+    if origin in (dict, Mapping):
+        return _expect(value, dict, "a JSON object", path)
+    if origin is list:
+        return _expect(value, list, "a JSON array", path)
+    converter = _SCALARS.get(typ)
+    if converter is not None:
+        return converter(value, path)
+    if isinstance(typ, type) and issubclass(typ, enum.Enum):
+        return _enum(typ, value, path)
+    if isinstance(typ, type) and issubclass(typ, Record):
+        return parse_model(typ, value, path)
+    raise MalformedMessage(f"unsupported field type {typ!r}", path)
+
+
+def _expect(value: Any, kind: type, label: str, path: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise MalformedMessage(f"must be {label}, got {_json_type(value)}", path)
+    return value
+
+
+def _decimal(value: Any, path: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise MalformedMessage(f"must be a decimal number or numeric string, got {_json_type(value)}", path)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise MalformedMessage(f"must be a decimal number, got {value!r}", path) from None
+    if not number.is_finite():
+        raise MalformedMessage(f"must be finite, got {value!r}", path)
+    return number
+
+
+def _datetime(value: Any, path: str) -> datetime:
+    text = _expect(value, str, "an ISO 8601 timestamp string", path)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedMessage(f"must be an ISO 8601 timestamp, got {text!r}", path) from None
+    if moment.tzinfo is None:
+        raise MalformedMessage(f"must carry a UTC offset (e.g. 'Z'), got {text!r}", path)
+    return moment
+
+
+def _enum(kind: type[enum.Enum], value: Any, path: str) -> enum.Enum:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise MalformedMessage(f"must be one of {allowed}; got {value!r}", path) from None
+
+
+_SCALARS: dict[Any, Any] = {
+    str: lambda v, p: _expect(v, str, "a string", p),
+    int: lambda v, p: _expect(v, int, "an integer", p),
+    bool: lambda v, p: _expect(v, bool, "true or false", p),
+    Decimal: _decimal,
+    datetime: _datetime,
+}
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def to_json(record: Record) -> dict[str, Any]:
+    """The JSON-shaped form of a record, as it travels (Decimal as string, time as ISO 8601)."""
+    data: dict[str, Any] = loads_json(record.dumps())
+    data.pop("__faust", None)
+    return _strip_meta(data)
+
+
+def _strip_meta(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_meta(v) for k, v in value.items() if k != "__faust"}
+    if isinstance(value, list):
+        return [_strip_meta(v) for v in value]
+    return value

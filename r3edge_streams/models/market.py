@@ -1,0 +1,38 @@
+"""Market data messages: closed OHLCV candles, and a candle addressed to one strategy instance.
+
+In: values from an exchange adapter or a replay file. Out: ``Candle`` on ``marketdata`` and
+``StrategyCandle`` on ``strategiesdata``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from .base import Record
+
+
+class Candle(Record):
+    """One closed candle of a market (exchange, symbol, timeframe) opening at ``open_time``."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_time: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+    @property
+    def market(self) -> str:
+        """The market key: ``exchange:symbol:timeframe``."""
+        return f"{self.exchange}:{self.symbol}:{self.timeframe}"
+
+
+class StrategyCandle(Record):
+    """A candle for strategy instance ``strategy_id`` (the join of marketdata and workloads)."""
+
+    strategy_id: str
+    candle: Candle
