@@ -3,7 +3,7 @@
 In: nothing. Out: every record class, the enums, and the strict codec's entry points.
 """
 
-from .codec import MalformedMessage, decode_key, encode_key, parse_bytes, parse_model, to_json
+from .codec import MalformedMessage, decode_key, encode_key, loads_json, parse_bytes, parse_model, to_json
 from .enums import (
     CommandKind,
     Direction,
@@ -47,6 +47,7 @@ __all__ = [
     "Signal",
     "StrategyCandle",
     "decode_key",
+    "loads_json",
     "encode_key",
     "parse_bytes",
     "parse_model",

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, TypeVar
 
 from faust.exceptions import ValidationError
+from faust.serializers import codecs
 
 from .base import Record
 
@@ -33,8 +34,8 @@ class MalformedMessage(ValueError):
 
 
 def encode_key(key: str) -> bytes:
-    """Kafka key bytes: JSON, as Faust tables hash them, so routing and partitioning agree."""
-    return json.dumps(key).encode()
+    """Kafka key bytes: JSON through Faust's own codec, so they equal what tables hash."""
+    return bytes(codecs.dumps("json", key))
 
 
 def decode_key(raw: bytes | None) -> str | None:

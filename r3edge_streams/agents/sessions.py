@@ -1,0 +1,33 @@
+"""SessionManager agent: applies session commands to the ``sessions`` table.
+
+Consumes ``sessioncommands`` (key sessionId). Owns (sole writer) the ``sessions`` table.
+Produces ``notifications`` when a command is rejected, ``deadletters`` for malformed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from faust.types import StreamT
+
+from ..application import SESSION_MODES, app
+from ..domain.notices import command_rejected
+from ..domain.sessions import Applied, Rejected, apply_command
+from ..models import SessionCommand
+from ..streams import accepted
+from ..tables.sessions import sessions
+from ..topics import publish, sessioncommands
+
+log = logging.getLogger(__name__)
+
+
+@app.agent(sessioncommands, name="sessions")
+async def session_agent(stream: StreamT[bytes]) -> None:
+    """Read a command, decide with the pure core, write the table or report the rejection."""
+    async for _, command in accepted(stream, "sessioncommands", SessionCommand):
+        decision = apply_command(sessions.get(command.session_id), command, SESSION_MODES)
+        if isinstance(decision, Applied):
+            sessions[command.session_id] = decision.state
+        elif isinstance(decision, Rejected):
+            log.info("session command %s rejected: %s", command.command_id, decision.reason)
+            await publish("notifications", command_rejected(command, decision.reason))

@@ -1,0 +1,52 @@
+"""The one Faust application, configured only from :mod:`r3edge_streams.config`.
+
+In: ``R3EDGE_*`` settings. Out: ``app`` (the faust.App) and ``settings``.
+Faust is given an empty environment, so its own variables (BROKER_URL, WEB_PORT, ...) cannot
+silently override ours. Agents and views are found by autodiscovery when a worker starts.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from .config import Settings, TradingMode, load_settings
+from .domain.sessions import allowed_modes
+from .provisioning import bootstrap_servers, catalogue_plans, ensure_topics
+
+
+class R3edgeApp(faust.App):
+    """faust.App that provisions the catalogue's topics before its consumer subscribes.
+
+    Faust creates only the topics it owns, and a topic created while the consumer subscribes
+    is ignored until the next metadata refresh (minutes): the agent would sit idle.
+    """
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        await ensure_topics(bootstrap_servers(settings.broker), catalogue_plans(settings))
+
+
+settings: Settings = load_settings()
+
+app = R3edgeApp(
+    settings.app_id,
+    env={},
+    broker=settings.broker,
+    store=settings.store,
+    datadir=str(settings.data_dir),
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication,
+    topic_allow_declare=True,
+    processing_guarantee=settings.guarantee.value,
+    key_serializer="json",
+    value_serializer="json",
+    web_host=settings.web_host,
+    web_bind=settings.web_host,
+    web_port=settings.web_port,
+    canonical_url=settings.canonical_url,
+    autodiscover=["r3edge_streams.agents", "r3edge_streams.web"],
+    origin="r3edge_streams",
+)
+
+#: Session modes this deployment accepts (live only when R3EDGE_TRADING_MODE=live).
+SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)

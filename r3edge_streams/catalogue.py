@@ -1,0 +1,74 @@
+"""The topic catalogue: every Kafka topic of the system, its key, value type and users.
+
+In: nothing (pure data). Out: ``CATALOGUE`` and ``SPECS``, read by topic provisioning,
+by :mod:`.topics` (the Faust topics), by the strict consumer in :mod:`.streams`, and by the
+README's topic table (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable, Optional
+
+from .models import (
+    Candle,
+    DeadLetter,
+    ExecutionReport,
+    Notification,
+    Order,
+    Position,
+    RawOrder,
+    SessionCommand,
+    SessionRequest,
+    Signal,
+    StrategyCandle,
+)
+from .models.base import Record
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One catalogue entry. ``key_of`` gives the key a value must travel under (None: any)."""
+
+    name: str
+    key: str
+    value_type: type[Record]
+    producers: str
+    consumers: str
+    key_of: Optional[Callable[[Record], Optional[str]]] = None
+    retention: Optional[timedelta] = None
+
+
+def _field(name: str) -> Callable[[Record], Optional[str]]:
+    def key_of(value: Record) -> Optional[str]:
+        return str(getattr(value, name))
+
+    key_of.__name__ = f"key_of_{name}"
+    return key_of
+
+
+CATALOGUE: tuple[TopicSpec, ...] = (
+    TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect", "dashboards, backtests",
+              key_of=lambda c: c.market),  # type: ignore[attr-defined]
+    TopicSpec("strategiesdata", "strategyId", StrategyCandle, "DataCollect", "StrategyExecutor",
+              key_of=_field("strategy_id")),
+    TopicSpec("sessioncommands", "sessionId", SessionCommand, "web views, external clients", "SessionManager",
+              key_of=_field("session_id")),
+    TopicSpec("sessionsrequest", "sessionId", SessionRequest, "StrategyExecutor, Scheduler, DataCollect",
+              "PositionTracker", key_of=_field("session_id")),
+    TopicSpec("signals", "strategyId (broadcast)", Signal, "StrategyExecutor", "NotificationService, dashboard",
+              key_of=_field("strategy_id")),
+    TopicSpec("raworders", "orderId", RawOrder, "PositionTracker", "MoneyManager", key_of=_field("order_id")),
+    TopicSpec("orders", "orderId", Order, "MoneyManager", "OrderManager", key_of=_field("order_id")),
+    TopicSpec("executions", "sessionId", ExecutionReport, "OrderManager", "PositionTracker, NotificationService",
+              key_of=_field("session_id")),
+    TopicSpec("positions", "sessionId", Position, "PositionTracker", "dashboard, NotificationService",
+              key_of=_field("session_id")),
+    TopicSpec("notifications", "sessionId (or none)", Notification, "every service", "NotificationService",
+              key_of=lambda n: n.session_id),  # type: ignore[attr-defined]
+    TopicSpec("deadletters", "source topic name", DeadLetter, "every agent", "operators",
+              retention=timedelta(days=30)),
+)
+
+SPECS: dict[str, TopicSpec] = {spec.name: spec for spec in CATALOGUE}

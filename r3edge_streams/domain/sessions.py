@@ -1,0 +1,139 @@
+"""Sessions: validate what a trader asks for and apply session commands to session state (pure).
+
+In: a ``SessionSpec`` or a ``SessionCommand`` and the current ``SessionState`` (or None).
+Out: field errors, or a decision: ``Applied`` (new state), ``Unchanged`` (a repeat), ``Rejected``.
+Time comes from the command (``issued_at``), never from a clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+from ..models import CommandKind, SessionCommand, SessionMode, SessionSpec, SessionState, SessionStatus
+from .markets import exchange_error, symbol_error, timeframe_error
+
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_STRATEGY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_REFRESH_SECONDS = 86_400
+MAX_PARAMETERS = 64
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field of a request."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The command changed the session: write ``state``."""
+
+    state: SessionState
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The command was already applied (a redelivery or a client retry): nothing to write."""
+
+    state: SessionState
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The command cannot be applied; ``reason`` says why."""
+
+    reason: str
+
+
+Decision = Union[Applied, Unchanged, Rejected]
+
+
+def session_id_error(session_id: str) -> str | None:
+    """Why ``session_id`` is not a valid session id, or None."""
+    if SESSION_ID_RE.match(session_id):
+        return None
+    return "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+
+
+def create_command_id(session_id: str) -> str:
+    """The command id of a session's creation: one per session, so a retried create is a repeat."""
+    return f"create:{session_id}"
+
+
+def spec_errors(spec: SessionSpec, allowed_modes: frozenset[SessionMode]) -> list[FieldError]:
+    """Every problem of ``spec``; empty when the session may be created in this deployment."""
+    checks = [
+        ("strategy", None if _STRATEGY_RE.match(spec.strategy) else "must be a strategy name such as 'sma_cross'"),
+        ("exchange", exchange_error(spec.exchange)),
+        ("symbol", symbol_error(spec.symbol)),
+        ("timeframe", timeframe_error(spec.timeframe)),
+        ("mode", _mode_error(spec.mode, allowed_modes)),
+        ("refresh_seconds", _refresh_error(spec.refresh_seconds)),
+        ("parameters", _parameters_error(spec.parameters)),
+    ]
+    return [FieldError(field, message) for field, message in checks if message]
+
+
+def _mode_error(mode: SessionMode, allowed: frozenset[SessionMode]) -> str | None:
+    if mode in allowed:
+        return None
+    return f"mode {mode.value!r} is not enabled in this deployment (enabled: {', '.join(sorted(allowed))})"
+
+
+def _refresh_error(seconds: int) -> str | None:
+    if 1 <= seconds <= MAX_REFRESH_SECONDS:
+        return None
+    return f"must be between 1 and {MAX_REFRESH_SECONDS} seconds"
+
+
+def _parameters_error(parameters: dict[str, object]) -> str | None:
+    if len(parameters) > MAX_PARAMETERS:
+        return f"at most {MAX_PARAMETERS} parameters"
+    return None
+
+
+def apply_command(
+    current: SessionState | None, command: SessionCommand, allowed_modes: frozenset[SessionMode]
+) -> Decision:
+    """Decide what ``command`` does to the session whose state is ``current``."""
+    if session_id_error(command.session_id):
+        return Rejected(f"invalid session id {command.session_id!r}")
+    if command.kind is CommandKind.CREATE:
+        return _create(current, command, allowed_modes)
+    return Rejected(f"unsupported command {command.kind.value!r}")
+
+
+def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode]) -> Decision:
+    spec = command.spec
+    if spec is None:
+        return Rejected("a create command needs a spec")
+    if current is not None:
+        if current.last_command_id == command.command_id and current.spec == spec:
+            return Unchanged(current)
+        return Rejected(f"session {command.session_id} already exists")
+    errors = spec_errors(spec, allowed)
+    if errors:
+        return Rejected("; ".join(f"{error.field}: {error.message}" for error in errors))
+    return Applied(
+        SessionState(
+            session_id=command.session_id,
+            spec=spec,
+            status=SessionStatus.CREATED,
+            version=1,
+            created_at=command.issued_at,
+            updated_at=command.issued_at,
+            last_command_id=command.command_id,
+        )
+    )
+
+
+def allowed_modes(live_enabled: bool) -> frozenset[SessionMode]:
+    """Session modes a deployment accepts: live only where live trading was switched on."""
+    modes = {SessionMode.BACKTEST, SessionMode.PAPER}
+    if live_enabled:
+        modes.add(SessionMode.LIVE)
+    return frozenset(modes)

@@ -1,0 +1,18 @@
+"""The ``sessions`` table: sessionId -> SessionState.
+
+Written only by the session agent (:mod:`r3edge_streams.agents.sessions`), co-partitioned with
+``sessioncommands``. Read by the session views, routed to the worker that owns the key.
+"""
+
+from __future__ import annotations
+
+from ..application import app, settings
+from ..models import SessionState
+
+sessions = app.Table(
+    "sessions",
+    key_type=str,
+    value_type=SessionState,
+    partitions=settings.partitions,
+    help="Trading sessions by sessionId.",
+)

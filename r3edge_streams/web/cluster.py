@@ -1,0 +1,111 @@
+"""Reading keyed tables across workers: who owns a key, forwarding to it, gathering a table.
+
+In: the partition assignment Faust shares between workers (table changelog partitions per
+worker URL). Out: :func:`routed` answers a request on the worker that owns the key (forwarding
+method, path, headers and body), :func:`gather` merges every owner's share of a table.
+Standby replicas lag, so answers come only from active owners. A key's partition is computed
+as Kafka's default partitioner does on the JSON key bytes, as the topics and tables write them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+from aiokafka.partitioner import murmur2
+from faust import web
+from faust.types import CollectionT
+
+from ..application import app
+from ..models import encode_key
+from .responses import HttpError
+
+PEER_TIMEOUT = aiohttp.ClientTimeout(total=10)
+FORWARDED = "X-R3edge-Forwarded-By"
+_HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key``."""
+    return (murmur2(encode_key(key)) & 0x7FFFFFFF) % partitions
+
+
+def owners(table: CollectionT) -> dict[int, str]:
+    """Partition -> canonical URL of the worker holding it as active."""
+    topic = table.changelog_topic.get_topic_name()
+    found: dict[int, str] = {}
+    for url, topics in app.router.tables_metadata().items():
+        for partition in topics.get(topic, []):
+            found[partition] = str(url).rstrip("/")
+    return found
+
+
+def me() -> str:
+    """This worker's canonical URL."""
+    return str(app.conf.canonical_url).rstrip("/")
+
+
+def owner_of(table: CollectionT, key: str) -> str:
+    """The URL of the worker that owns ``key``; 503 while its partition is unassigned."""
+    partitions = table.partitions or app.conf.topic_partitions
+    owner = owners(table).get(partition_of(key, partitions))
+    if owner is None:
+        raise HttpError(503, "partitions are not assigned yet (rebalancing); retry shortly")
+    return owner
+
+
+def owned_here(table: CollectionT, key: str) -> bool:
+    """True when this worker owns the active partition of ``key``."""
+    partitions = table.partitions or app.conf.topic_partitions
+    return owners(table).get(partition_of(key, partitions)) == me()
+
+
+async def routed(
+    view: web.View, request: web.Request, table: CollectionT, key: str,
+    local: Callable[[], Awaitable[web.Response]],
+) -> web.Response:
+    """Answer with ``local()`` if this worker owns ``key``, else forward to the owner."""
+    owner = owner_of(table, key)
+    if owner == me():
+        return await local()
+    if request.headers.get(FORWARDED):
+        raise HttpError(503, "ownership of this key is moving between workers; retry shortly")
+    return await _forward(view, request, owner)
+
+
+async def _forward(view: web.View, request: web.Request, owner: str) -> web.Response:
+    body = await request.read()  # type: ignore[attr-defined]
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+    headers[FORWARDED] = me()
+    url = f"{owner}{request.path_qs}"  # type: ignore[attr-defined]
+    try:
+        async with app.http_client.request(request.method, url, headers=headers, data=body,
+                                           timeout=PEER_TIMEOUT) as response:
+            payload = await response.read()
+            return view.bytes(payload, content_type=response.content_type, status=response.status)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise HttpError(503, f"owner {owner} unreachable: {exc.__class__.__name__}", worker=owner) from None
+
+
+async def gather(table: CollectionT, path: str, local: Callable[[], list[Any]]) -> list[Any]:
+    """Every owner's share of ``table``: ``local()`` here, ``GET path`` (JSON ``items``) elsewhere."""
+    assigned = owners(table)
+    if len(assigned) < (table.partitions or app.conf.topic_partitions):
+        raise HttpError(503, "partitions are not all assigned yet (rebalancing); retry shortly")
+    shares = await asyncio.gather(*(_share(url, path, local) for url in sorted(set(assigned.values()))))
+    return [item for share in shares for item in share]
+
+
+async def _share(url: str, path: str, local: Callable[[], list[Any]]) -> list[Any]:
+    if url == me():
+        return local()
+    try:
+        async with app.http_client.get(f"{url}{path}", headers={FORWARDED: me()}, timeout=PEER_TIMEOUT) as response:
+            if response.status != 200:
+                raise HttpError(502, f"worker {url} answered {response.status}", worker=url)
+            body = await response.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise HttpError(503, f"worker {url} unreachable: {exc.__class__.__name__}", worker=url) from None
+    items: list[Any] = body["items"]
+    return items

@@ -1,0 +1,100 @@
+"""Session views: create a session, list sessions, read one.
+
+``POST /sessions`` validates the body and publishes a create command on ``sessioncommands``
+(202: the session agent applies it). ``GET /sessions`` gathers the ``sessions`` table from all
+owners; ``GET /sessions/{session_id}`` is routed to the worker that owns the key.
+Reads the ``sessions`` table; writes nothing but commands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from uuid import uuid4
+
+from faust import web
+
+from ..application import SESSION_MODES, app
+from ..domain.sessions import create_command_id, session_id_error, spec_errors
+from ..models import CommandKind, MalformedMessage, SessionCommand, SessionSpec, parse_model, to_json
+from ..tables.sessions import sessions
+from ..topics import publish
+from .cluster import gather, owned_here, routed
+from .responses import HttpError, json_body, json_errors
+
+LOCAL_SCOPE = "local"
+
+
+@app.page("/sessions")
+class SessionCollection(web.View):
+    """``POST`` creates a session; ``GET`` lists them all (``?scope=local``: this worker's)."""
+
+    @json_errors
+    async def post(self, request: web.Request) -> web.Response:
+        payload = await json_body(request)
+        session_id = _new_session_id(payload.pop("session_id", None))
+        spec = _spec(payload)
+        command = SessionCommand(
+            command_id=create_command_id(session_id),
+            session_id=session_id,
+            kind=CommandKind.CREATE,
+            issued_at=datetime.now(timezone.utc),
+            spec=spec,
+        )
+        await publish("sessioncommands", command)
+        body = {"session_id": session_id, "command_id": command.command_id, "status": "accepted",
+                "location": f"/sessions/{session_id}"}
+        return self.json(body, status=202, headers={"Location": body["location"]})
+
+    @json_errors
+    async def get(self, request: web.Request) -> web.Response:
+        if request.query.get("scope") == LOCAL_SCOPE:
+            return self.json({"items": _local_sessions()})
+        items = await gather(sessions, f"/sessions?scope={LOCAL_SCOPE}", _local_sessions)
+        items.sort(key=lambda item: (item["created_at"], item["session_id"]))
+        return self.json({"items": items, "count": len(items)})
+
+
+@app.page("/sessions/{session_id}")
+class SessionItem(web.View):
+    """``GET`` one session, answered by the worker that owns it."""
+
+    @json_errors
+    async def get(self, request: web.Request, session_id: str) -> web.Response:
+        error = session_id_error(session_id)
+        if error:
+            raise HttpError(400, error, "session_id")
+
+        async def local() -> web.Response:
+            state = sessions.get(session_id)
+            if state is None:
+                raise HttpError(404, f"no session {session_id}", "session_id")
+            return self.json(to_json(state))
+
+        return await routed(self, request, sessions, session_id, local)
+
+
+def _new_session_id(requested: Any) -> str:
+    """The client's session id (for idempotent retries) or a fresh one."""
+    if requested is None:
+        return uuid4().hex
+    if not isinstance(requested, str) or session_id_error(requested):
+        raise HttpError(400, session_id_error(str(requested)) or "must be a string", "session_id")
+    return requested
+
+
+def _spec(payload: dict[str, Any]) -> SessionSpec:
+    try:
+        spec = parse_model(SessionSpec, payload)
+    except MalformedMessage as exc:
+        raise HttpError(400, exc.reason, exc.field) from None
+    errors = spec_errors(spec, SESSION_MODES)
+    if errors:
+        first = errors[0]
+        raise HttpError(422, first.message, first.field,
+                        errors=[{"field": e.field, "error": e.message} for e in errors])
+    return spec
+
+
+def _local_sessions() -> list[dict[str, Any]]:
+    return [to_json(state) for key, state in sessions.items() if owned_here(sessions, key)]
