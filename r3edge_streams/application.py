@@ -44,6 +44,9 @@ app = R3edgeApp(
     web_bind=settings.web_host,
     web_port=settings.web_port,
     canonical_url=settings.canonical_url,
+    # a killed worker's partitions move after 10 s, not Faust's default 60 s
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=2.0,
     autodiscover=["r3edge_streams.agents", "r3edge_streams.web"],
     origin="r3edge_streams",
 )

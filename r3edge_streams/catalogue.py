@@ -50,7 +50,7 @@ def _field(name: str) -> Callable[[Record], Optional[str]]:
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect", "dashboards, backtests",
-              key_of=lambda c: c.market),  # type: ignore[attr-defined]
+              key_of=lambda c: c.market),
     TopicSpec("strategiesdata", "strategyId", StrategyCandle, "DataCollect", "StrategyExecutor",
               key_of=_field("strategy_id")),
     TopicSpec("sessioncommands", "sessionId", SessionCommand, "web views, external clients", "SessionManager",
@@ -66,7 +66,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec("positions", "sessionId", Position, "PositionTracker", "dashboard, NotificationService",
               key_of=_field("session_id")),
     TopicSpec("notifications", "sessionId (or none)", Notification, "every service", "NotificationService",
-              key_of=lambda n: n.session_id),  # type: ignore[attr-defined]
+              key_of=lambda n: n.session_id),
     TopicSpec("deadletters", "source topic name", DeadLetter, "every agent", "operators",
               retention=timedelta(days=30)),
 )

@@ -23,6 +23,8 @@ def _declare(spec: TopicSpec) -> faust.TopicT:
         settings.topic_name(spec.name),
         key_type=bytes,
         value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=settings.partitions,
         replicas=settings.replication,
         retention=spec.retention,

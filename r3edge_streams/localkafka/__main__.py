@@ -1,4 +1,4 @@
-"""Command line of the embedded broker: ``python -m r3edge_streams.localkafka start|stop|status``.
+"""Command line of the embedded broker: ``python -m r3edge_streams.localkafka install|start|stop|status``.
 
 In: a state folder (``--home``, default ``var/kafka``) and ports. Out: the broker started or
 stopped by its PID; ``start`` prints the bootstrap address.
@@ -10,21 +10,23 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import LocalKafka, LocalKafkaError
+from . import LocalKafka, LocalKafkaError, install_jars
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m r3edge_streams.localkafka")
-    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("action", choices=["install", "start", "stop", "status"])
     parser.add_argument("--home", type=Path, default=Path("var/kafka"))
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--controller-port", type=int, default=9093)
     args = parser.parse_args(argv)
     broker = LocalKafka(args.home.resolve(), args.port, args.controller_port)
     try:
-        if args.action == "start":
-            pid = broker.start()
-            print(f"Kafka {broker.bootstrap} running, pid {pid}, log {broker.log_file}")
+        if args.action == "install":
+            print(f"Kafka jars in {install_jars()}")
+        elif args.action == "start":
+            started = broker.start()
+            print(f"Kafka {broker.bootstrap} running, pid {started}, log {broker.log_file}")
         elif args.action == "stop":
             broker.stop()
             print("Kafka stopped")

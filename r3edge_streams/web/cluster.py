@@ -75,7 +75,7 @@ async def routed(
 
 
 async def _forward(view: web.View, request: web.Request, owner: str) -> web.Response:
-    body = await request.read()  # type: ignore[attr-defined]
+    body = await request.read()
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
     headers[FORWARDED] = me()
     url = f"{owner}{request.path_qs}"  # type: ignore[attr-defined]

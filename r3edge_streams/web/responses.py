@@ -37,7 +37,7 @@ def json_errors(handler: Callable[..., Awaitable[web.Response]]) -> Callable[...
         except HttpError as exc:
             return view.json(exc.body, status=exc.status)
         except Exception:
-            log.exception("%s %s failed", request.method, request.path)
+            log.exception("%s %s failed", request.method, request.url.path)
             return view.json({"error": "internal error"}, status=500)
 
     return wrapper

@@ -1,0 +1,61 @@
+"""The run command: a worker with its web views, on the embedded broker unless one is configured.
+
+In: ``R3EDGE_*`` settings and extra ``faust worker`` arguments. Out: a running worker process
+(``faust -A r3edge_streams worker``); when ``R3EDGE_BROKER`` is unset, a local single-node
+Kafka in ``var/kafka`` started first and stopped by its PID when the worker ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .config import SettingsError, load_settings
+from .localkafka import LocalKafka, LocalKafkaError
+
+KAFKA_HOME = Path("var/kafka")
+_FAUST_LEVELS = {"warning": "warn", "critical": "crit"}
+
+
+def main(argv: list[str]) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    broker = LocalKafka(KAFKA_HOME.resolve()) if settings.embedded_broker else None
+    if broker is not None:
+        try:
+            pid = broker.start()
+        except LocalKafkaError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"r3edge: embedded Kafka on {broker.bootstrap} (pid {pid}, log {broker.log_file})", flush=True)
+    faust = str(Path(sys.executable).with_name("faust"))
+    level = _FAUST_LEVELS.get(settings.log_level, settings.log_level)
+    command = [faust, "-A", "r3edge_streams", "worker", "-l", level, *argv]
+    print(f"r3edge: worker web views on {settings.canonical_url} (try {settings.canonical_url}/sessions)", flush=True)
+    try:
+        return _run_worker(command)
+    finally:
+        if broker is not None:
+            broker.stop()
+            print("r3edge: embedded Kafka stopped", flush=True)
+
+
+def _run_worker(command: list[str]) -> int:
+    worker = subprocess.Popen(command, env=os.environ.copy())
+
+    def forward(signum: int, _frame: object) -> None:
+        worker.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return worker.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

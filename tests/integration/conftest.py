@@ -1,0 +1,56 @@
+"""Integration fixtures: one real Kafka broker for the session, real worker processes per test."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from r3edge_streams.localkafka import LocalKafka, free_port
+from tests.kit.workers import Worker
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    broker = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port(), heap="384m")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A fresh environment prefix: this test's own topics, consumer group and tables."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def workers(kafka: LocalKafka, topic_prefix: str, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Make workers for this test; all are stopped (or killed) when it ends."""
+    started: list[Worker] = []
+
+    def make(name: str = "w1", **kwargs: object) -> Worker:
+        worker = Worker(kafka.broker_url, tmp_path / name, topic_prefix, **kwargs)  # type: ignore[arg-type]
+        started.append(worker)
+        return worker
+
+    yield make
+    for worker in started:
+        worker.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="module")
+def shared_worker(kafka: LocalKafka, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """One ready worker for a whole module of read-mostly tests."""
+    worker = Worker(kafka.broker_url, tmp_path_factory.mktemp("shared"), f"m{uuid.uuid4().hex[:10]}")
+    worker.start().wait_ready()
+    yield worker
+    worker.stop()
