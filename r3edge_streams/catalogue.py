@@ -72,3 +72,14 @@ CATALOGUE: tuple[TopicSpec, ...] = (
 )
 
 SPECS: dict[str, TopicSpec] = {spec.name: spec for spec in CATALOGUE}
+
+
+def markdown_table() -> str:
+    """The README's topic table, generated from the catalogue (a test keeps the README equal)."""
+    rows = ["| topic | key | value | producers | consumers |", "|---|---|---|---|---|"]
+    rows += [f"| `{s.name}` | {s.key} | `{s.value_type.__name__}` | {s.producers} | {s.consumers} |" for s in CATALOGUE]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -44,7 +44,10 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of a worker. Field ``x`` comes from ``R3EDGE_X``."""
+    """Every knob of a worker. Field ``x`` comes from ``R3EDGE_X``.
+
+    ``data_dir`` may contain ``{hostname}``, so scaled replicas sharing a volume keep apart.
+    """
 
     broker: str = DEFAULT_BROKER
     store: str = "rocksdb://"
@@ -129,7 +132,7 @@ def _enum(kind: type[StrEnum]) -> Callable[[str], StrEnum]:
 _PARSERS: dict[str, Callable[[str], object]] = {
     "broker": _broker,
     "store": _store,
-    "data_dir": Path,
+    "data_dir": lambda raw: Path(raw.replace("{hostname}", socket.gethostname())),
     "partitions": _int_in(1, 1024),
     "replication": _int_in(1, 16),
     "guarantee": _enum(Guarantee),

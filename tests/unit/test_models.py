@@ -1,0 +1,173 @@
+"""Message models: round trips, enum/Decimal/UTC fidelity, and strict rejection of bad payloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from r3edge_streams.models import (
+    Candle,
+    CommandKind,
+    DeadLetter,
+    Direction,
+    ExecutionReport,
+    MalformedMessage,
+    Notification,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Position,
+    RawOrder,
+    RequestKind,
+    SessionCommand,
+    SessionMode,
+    SessionRequest,
+    SessionSpec,
+    SessionState,
+    SessionStatus,
+    Severity,
+    Signal,
+    StrategyCandle,
+    parse_bytes,
+    parse_model,
+    to_json,
+)
+from r3edge_streams.models.base import Record
+
+T0 = datetime(2017, 11, 4, 23, 2, tzinfo=timezone.utc)
+CANDLE = Candle(exchange="binance", symbol="UNITTEST/BTC", timeframe="1m", open_time=T0,
+                open=Decimal("0.00162008"), high=Decimal("0.00162008"), low=Decimal("0.00161"),
+                close=Decimal("0.00161"), volume=Decimal("108.14853839"))
+SPEC = SessionSpec(strategy="sma_cross", parameters={"fast": 5, "slow": 20}, exchange="binance",
+                   symbol="BTC/USDT", timeframe="1m", mode=SessionMode.PAPER, refresh_seconds=5)
+SIGNAL = Signal(signal_id="sig-1", strategy_id="st-1", strategy="sma_cross", exchange="binance",
+                symbol="BTC/USDT", timeframe="1m", candle_time=T0, direction=Direction.LONG,
+                confidence=Decimal("0.75"), price=Decimal("43000.10"))
+
+EXAMPLES: list[Record] = [
+    CANDLE,
+    StrategyCandle(strategy_id="st-1", candle=CANDLE),
+    SIGNAL,
+    SessionCommand(command_id="c-1", session_id="s-1", kind=CommandKind.CREATE, issued_at=T0, spec=SPEC),
+    SessionState(session_id="s-1", spec=SPEC, status=SessionStatus.ACTIVE, version=3, created_at=T0,
+                 updated_at=T0 + timedelta(minutes=1), last_command_id="c-1"),
+    SessionRequest(request_id="r-1", session_id="s-1", kind=RequestKind.SIGNAL, at=T0, signal=SIGNAL),
+    SessionRequest(request_id="r-2", session_id="s-1", kind=RequestKind.PRICE, at=T0, price=Decimal("0.00161")),
+    RawOrder(order_id="o-1", session_id="s-1", exchange="binance", symbol="BTC/USDT", side=OrderSide.BUY,
+             order_type=OrderType.LIMIT, mode=SessionMode.PAPER, created_at=T0, reason="LONG signal",
+             limit_price=Decimal("43000.5")),
+    Order(order_id="o-1", session_id="s-1", exchange="binance", symbol="BTC/USDT", side=OrderSide.SELL,
+          order_type=OrderType.MARKET, mode=SessionMode.LIVE, quantity=Decimal("0.00012345"), created_at=T0,
+          client_order_id="r3-o-1", reduce_only=True),
+    ExecutionReport(execution_id="e-1", order_id="o-1", session_id="s-1", status=OrderStatus.PARTIALLY_FILLED,
+                    filled_quantity=Decimal("0.0001"), at=T0, average_price=Decimal("42999.99"),
+                    fee=Decimal("0.0000001"), fee_currency="BTC"),
+    Position(session_id="s-1", exchange="binance", symbol="BTC/USDT", quantity=Decimal("-0.5"),
+             average_entry_price=Decimal("43000"), realized_pnl=Decimal("-12.3456789"), updated_at=T0,
+             stop_loss=Decimal("44000")),
+    Notification(notification_id="n-1", severity=Severity.CRITICAL, category="session.auto_stop",
+                 title="stopped", body="loss limit reached", at=T0, session_id="s-1"),
+    DeadLetter(source_topic="sessioncommands", partition=3, offset=42, reason="bad", at=T0, key='"k"',
+               value="{", value_encoding="utf-8"),
+]
+
+
+@pytest.mark.parametrize("record", EXAMPLES, ids=lambda r: type(r).__name__)
+def test_round_trip_through_the_strict_codec_is_exact(record: Record) -> None:
+    back = parse_bytes(type(record), record.dumps())
+    assert back == record
+    assert back.dumps() == record.dumps()
+
+
+@pytest.mark.parametrize("record", EXAMPLES, ids=lambda r: type(r).__name__)
+def test_round_trip_through_faust_loads_restores_enums(record: Record) -> None:
+    back = type(record).loads(record.dumps())
+    assert back == record
+    for name, value in record.asdict().items():
+        assert type(getattr(back, name)) is type(value), name
+
+
+def test_decimals_travel_as_strings_and_keep_every_digit() -> None:
+    wire = json.loads(CANDLE.dumps())
+    assert wire["volume"] == "108.14853839"
+    tiny = Order(order_id="o", session_id="s", exchange="x", symbol="A/B", side=OrderSide.BUY,
+                 order_type=OrderType.MARKET, mode=SessionMode.PAPER, quantity=Decimal("0.000000000000000001"),
+                 created_at=T0, client_order_id="c")
+    assert parse_bytes(Order, tiny.dumps()).quantity == Decimal("1E-18")
+
+
+def test_times_are_utc_and_other_offsets_are_converted() -> None:
+    candle = parse_model(Candle, {**to_json(CANDLE), "open_time": "2017-11-05T00:02:00+01:00"})
+    assert candle.open_time == T0 and candle.open_time.tzinfo is timezone.utc
+    assert to_json(CANDLE)["open_time"] == "2017-11-04T23:02:00Z"
+
+
+def test_enums_are_enums_after_decoding() -> None:
+    state = parse_bytes(SessionState, EXAMPLES[4].dumps())
+    assert state.status is SessionStatus.ACTIVE and state.spec.mode is SessionMode.PAPER
+
+
+def _candle(**changes: Any) -> dict[str, Any]:
+    return {**to_json(CANDLE), **changes}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "reason"),
+    [
+        (_candle(colour="red"), "colour", "unknown field"),
+        ({k: v for k, v in _candle().items() if k != "close"}, "close", "missing required field"),
+        (_candle(volume="lots"), "volume", "must be a decimal number"),
+        (_candle(volume="NaN"), "volume", "must be finite"),
+        (_candle(volume=True), "volume", "must be a decimal number or numeric string"),
+        (_candle(open_time="2017-11-04 23:02"), "open_time", "must carry a UTC offset"),
+        (_candle(open_time=1509836520000), "open_time", "must be an ISO 8601 timestamp string"),
+        (_candle(exchange=7), "exchange", "must be a string"),
+    ],
+)
+def test_malformed_payloads_are_rejected_naming_the_field(payload: dict[str, Any], field: str, reason: str) -> None:
+    with pytest.raises(MalformedMessage) as caught:
+        parse_model(Candle, payload)
+    assert caught.value.field == field
+    assert reason in caught.value.reason
+
+
+def test_nested_fields_are_named_by_their_path() -> None:
+    command = json.loads(EXAMPLES[3].dumps())
+    command["spec"]["mode"] = "yolo"
+    with pytest.raises(MalformedMessage) as caught:
+        parse_bytes(SessionCommand, json.dumps(command).encode())
+    assert caught.value.field == "spec.mode"
+    assert "backtest, paper, live" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"", "invalid JSON"),
+        (b"{", "invalid JSON"),
+        (b"\xff", "invalid JSON"),
+        (b"[]", "must be a JSON object, got array"),
+        (b'{"x": NaN}', "invalid JSON"),
+        (None, "empty value"),
+    ],
+)
+def test_undecodable_bytes_are_rejected(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(MalformedMessage, match=reason):
+        parse_bytes(Candle, raw)
+
+
+def test_a_message_of_another_type_is_rejected() -> None:
+    with pytest.raises(MalformedMessage, match="is not Candle"):
+        parse_bytes(Candle, SIGNAL.dumps())
+
+
+def test_invariants_hold_when_records_are_built_in_code() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Candle(**{**CANDLE.asdict(), "open_time": datetime(2017, 11, 4)})
+    with pytest.raises(ValueError, match="confidence"):
+        Signal(**{**SIGNAL.asdict(), "confidence": Decimal("1.5")})

@@ -1,0 +1,102 @@
+"""The pure session rules: spec validation and how a command changes a session."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from r3edge_streams.domain.sessions import (
+    Applied,
+    Rejected,
+    Unchanged,
+    allowed_modes,
+    apply_command,
+    create_command_id,
+    session_id_error,
+    spec_errors,
+)
+from r3edge_streams.models import CommandKind, SessionCommand, SessionMode, SessionSpec, SessionStatus
+
+T0 = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
+PAPER_ONLY = allowed_modes(live_enabled=False)
+SPEC = SessionSpec(strategy="sma_cross", parameters={"fast": 5}, exchange="kucoin", symbol="ETH/BTC",
+                   timeframe="15m", mode=SessionMode.PAPER, refresh_seconds=30)
+
+
+def create(session_id: str = "s1", spec: SessionSpec | None = SPEC, command_id: str | None = None) -> SessionCommand:
+    return SessionCommand(command_id=command_id or create_command_id(session_id), session_id=session_id,
+                          kind=CommandKind.CREATE, issued_at=T0, spec=spec)
+
+
+def spec_with(**changes: object) -> SessionSpec:
+    return SessionSpec(**{**SPEC.asdict(), **changes})
+
+
+def test_create_makes_a_created_session_stamped_with_the_command_time() -> None:
+    decision = apply_command(None, create(), PAPER_ONLY)
+    assert isinstance(decision, Applied)
+    state = decision.state
+    assert (state.session_id, state.status, state.version) == ("s1", SessionStatus.CREATED, 1)
+    assert state.created_at == state.updated_at == T0 and state.spec == SPEC
+    assert state.last_command_id == "create:s1"
+
+
+def test_a_repeated_create_changes_nothing() -> None:
+    state = apply_command(None, create(), PAPER_ONLY)
+    assert isinstance(state, Applied)
+    again = apply_command(state.state, create(), PAPER_ONLY)
+    assert again == Unchanged(state.state)
+
+
+def test_a_different_create_for_an_existing_session_is_rejected() -> None:
+    state = apply_command(None, create(), PAPER_ONLY)
+    assert isinstance(state, Applied)
+    other = apply_command(state.state, create(spec=spec_with(symbol="BTC/USDT")), PAPER_ONLY)
+    assert isinstance(other, Rejected) and "already exists" in other.reason
+
+
+def test_create_without_a_spec_is_rejected() -> None:
+    assert apply_command(None, create(spec=None), PAPER_ONLY) == Rejected("a create command needs a spec")
+
+
+def test_an_invalid_spec_from_kafka_is_rejected_with_every_reason() -> None:
+    decision = apply_command(None, create(spec=spec_with(symbol="ethbtc", timeframe="7m")), PAPER_ONLY)
+    assert isinstance(decision, Rejected)
+    assert "symbol:" in decision.reason and "timeframe:" in decision.reason
+
+
+def test_live_sessions_need_a_live_deployment() -> None:
+    live = spec_with(mode=SessionMode.LIVE)
+    assert [e.field for e in spec_errors(live, PAPER_ONLY)] == ["mode"]
+    assert spec_errors(live, allowed_modes(live_enabled=True)) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"strategy": "SMA Cross"}, "strategy"),
+        ({"exchange": "Binance"}, "exchange"),
+        ({"symbol": "BTC-USDT"}, "symbol"),
+        ({"timeframe": "2m"}, "timeframe"),
+        ({"refresh_seconds": 0}, "refresh_seconds"),
+        ({"refresh_seconds": 86_401}, "refresh_seconds"),
+        ({"parameters": {f"p{i}": i for i in range(65)}}, "parameters"),
+    ],
+)
+def test_each_invalid_field_is_named(changes: dict[str, object], field: str) -> None:
+    assert [error.field for error in spec_errors(spec_with(**changes), PAPER_ONLY)] == [field]
+
+
+def test_derivative_symbols_and_all_timeframes_are_accepted() -> None:
+    assert spec_errors(spec_with(symbol="BTC/USDT:USDT", timeframe="1w"), PAPER_ONLY) == []
+
+
+@pytest.mark.parametrize("session_id", ["", "-x", "a b", "x" * 65, "é"])
+def test_invalid_session_ids(session_id: str) -> None:
+    assert session_id_error(session_id) is not None
+    assert isinstance(apply_command(None, create(session_id), PAPER_ONLY), Rejected)
+
+
+def test_valid_session_ids() -> None:
+    assert session_id_error("Alpha_1.2-3") is None
