@@ -15,8 +15,8 @@ from .base import Record
 from .enums import OrderSide, OrderStatus, OrderType, SessionMode
 
 
-class RawOrder(Record):
-    """A session's wish to trade, before money management gives it a quantity."""
+class _OrderFields(Record, abstract=True):
+    """What every order message says: which session trades what, where, how and since when."""
 
     order_id: str
     session_id: str
@@ -26,23 +26,20 @@ class RawOrder(Record):
     order_type: OrderType
     mode: SessionMode
     created_at: datetime
+
+
+class RawOrder(_OrderFields):
+    """A session's wish to trade, before money management gives it a quantity."""
+
     reason: str
     limit_price: Optional[Decimal] = None
     reduce_only: bool = False
 
 
-class Order(Record):
+class Order(_OrderFields):
     """A sized order ready for execution; ``client_order_id`` is derived from ``order_id``."""
 
-    order_id: str
-    session_id: str
-    exchange: str
-    symbol: str
-    side: OrderSide
-    order_type: OrderType
-    mode: SessionMode
     quantity: Decimal
-    created_at: datetime
     client_order_id: str
     limit_price: Optional[Decimal] = None
     reduce_only: bool = False
