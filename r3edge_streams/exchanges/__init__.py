@@ -1,0 +1,1 @@
+"""Exchange adapters behind one port (:class:`.base.ExchangeClient`): live ccxt, replay files."""

@@ -1,0 +1,67 @@
+"""The exchange port: what the engine needs from an exchange, and the errors it may raise.
+
+In: market coordinates (symbol, timeframe) and a fetch window. Out: ``Candle`` records with
+Decimal prices and UTC open times, the exchange's idea of "now", or one of the project's own
+errors. Adapters translate third-party errors into these; callers never see ccxt's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from ..models import Candle
+
+
+class ExchangeError(Exception):
+    """Something went wrong talking to an exchange."""
+
+
+class TransientExchangeError(ExchangeError):
+    """Worth retrying after a pause: network trouble, timeouts, 5xx, maintenance, rate limits."""
+
+
+class RateLimited(TransientExchangeError):
+    """The exchange asked us to slow down; ``retry_after`` seconds if it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ExchangeUnavailable(TransientExchangeError):
+    """The exchange did not answer in time or answered with a server error."""
+
+
+class BadExchangeResponse(TransientExchangeError):
+    """The exchange answered something unreadable (truncated or malformed body)."""
+
+
+class UnknownMarket(ExchangeError):
+    """The exchange does not list this symbol or timeframe: retrying will not help."""
+
+
+class ExchangeRejected(ExchangeError):
+    """The exchange refused the request (bad parameters, permissions): retrying will not help."""
+
+
+class ExchangeClient(Protocol):
+    """One exchange, as the collector uses it."""
+
+    @property
+    def exchange_id(self) -> str:
+        """The ccxt id of the exchange (``binance``, ``kucoin``, ...)."""
+        ...
+
+    async def now(self) -> datetime:
+        """The current time as this source sees it (wall clock live, replay clock in replays)."""
+        ...
+
+    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
+        """Up to ``limit`` candles opening at or after ``since``, possibly including the forming one."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
