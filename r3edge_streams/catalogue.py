@@ -23,6 +23,7 @@ from .models import (
     SessionRequest,
     Signal,
     StrategyCandle,
+    WorkloadCommand,
 )
 from .models.base import Record
 
@@ -49,9 +50,13 @@ def _field(name: str) -> Callable[[Record], Optional[str]]:
 
 
 CATALOGUE: tuple[TopicSpec, ...] = (
-    TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect", "dashboards, backtests",
+    TopicSpec("workloadcommands", "market (exchange:symbol:timeframe)", WorkloadCommand,
+              "StrategyExecutor (strategy activation), operators", "DataCollect (workload agent)",
               key_of=lambda c: c.market),
-    TopicSpec("strategiesdata", "strategyId", StrategyCandle, "DataCollect", "StrategyExecutor",
+    TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect (collector)",
+              "DataCollect (fan-out agent), dashboards, backtests",
+              key_of=lambda c: c.market),
+    TopicSpec("strategiesdata", "strategyId", StrategyCandle, "DataCollect (fan-out agent)", "StrategyExecutor",
               key_of=_field("strategy_id")),
     TopicSpec("sessioncommands", "sessionId", SessionCommand, "web views, external clients", "SessionManager",
               key_of=_field("session_id")),

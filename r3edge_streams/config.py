@@ -61,6 +61,11 @@ class Settings:
     topic_prefix: str = ""
     trading_mode: TradingMode = TradingMode.PAPER
     log_level: str = "info"
+    exchange_urls: tuple[tuple[str, str], ...] = ()
+    replay_dir: Path | None = None
+    replay_speed: str = "max"
+    collect_interval: float = 5.0
+    collect_lookback: int = 500
 
     @property
     def app_id(self) -> str:
@@ -112,6 +117,30 @@ def _url(raw: str) -> str:
     return raw
 
 
+def _exchange_urls(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        exchange, _, url = item.partition("=")
+        if not re.match(r"^[a-z][a-z0-9_]{1,31}$", exchange.strip()):
+            raise ValueError(f"{item!r}: must be exchange=http(s)://host[:port]")
+        pairs.append((exchange.strip(), _url(url.strip())))
+    return tuple(pairs)
+
+
+def _replay_speed(raw: str) -> str:
+    value = raw.lower()
+    if value in ("max", "real") or re.match(r"^x?\d+(\.\d+)?$", value):
+        return value
+    raise ValueError("must be max, real or a factor such as x60")
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0.05 <= value <= 3600:
+        raise ValueError("must be between 0.05 and 3600 seconds")
+    return value
+
+
 def _log_level(raw: str) -> str:
     level = raw.lower()
     if level not in ("debug", "info", "warning", "error", "critical"):
@@ -142,6 +171,11 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "topic_prefix": _topic_prefix,
     "trading_mode": _enum(TradingMode),
     "log_level": _log_level,
+    "exchange_urls": _exchange_urls,
+    "replay_dir": Path,
+    "replay_speed": _replay_speed,
+    "collect_interval": _seconds,
+    "collect_lookback": _int_in(1, 100_000),
 }
 
 

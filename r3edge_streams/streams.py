@@ -16,7 +16,7 @@ from typing import AsyncIterator, TypeVar
 from faust.types import StreamT
 from faust.types.tuples import Message
 
-from .models import DeadLetter, MalformedMessage, decode_key, parse_bytes
+from .models import Candle, DeadLetter, MalformedMessage, decode_key, parse_bytes
 from .models.base import Record
 from .catalogue import SPECS
 from .topics import publish
@@ -65,3 +65,16 @@ def _text(raw: bytes | None) -> tuple[str | None, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def rejected_candle(candle: Candle, reason: str) -> DeadLetter:
+    """The dead letter of an invalid candle an exchange sent (it never reached a topic)."""
+    return DeadLetter(
+        source_topic=f"exchange:{candle.exchange}",
+        partition=-1,
+        offset=-1,
+        reason=reason,
+        at=candle.open_time,
+        key=candle.market,
+        value=candle.dumps().decode(),
+    )

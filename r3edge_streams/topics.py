@@ -10,6 +10,9 @@ Provisioning (:mod:`.provisioning`) has created them before any consumer subscri
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Callable, Sequence
+
 import faust
 
 from .application import app, settings
@@ -33,6 +36,7 @@ def _declare(spec: TopicSpec) -> faust.TopicT:
 
 
 TOPICS: dict[str, faust.TopicT] = {spec.name: _declare(spec) for spec in CATALOGUE}
+workloadcommands = TOPICS["workloadcommands"]
 marketdata = TOPICS["marketdata"]
 strategiesdata = TOPICS["strategiesdata"]
 sessioncommands = TOPICS["sessioncommands"]
@@ -46,12 +50,28 @@ notifications = TOPICS["notifications"]
 deadletters = TOPICS["deadletters"]
 
 
-async def publish(topic_name: str, value: Record, key: str | None = None) -> None:
+async def publish(topic_name: str, value: Record, key: str | None = None,
+                  timestamp: datetime | None = None) -> None:
     """Send ``value`` to catalogue topic ``topic_name`` and wait until Kafka has it."""
+    await publish_many(topic_name, [value], key=key, timestamp=(lambda _: timestamp) if timestamp else None)
+
+
+async def publish_many(topic_name: str, values: Sequence[Record], key: str | None = None,
+                       timestamp: Callable[[Record], datetime | None] | None = None, confirm: bool = True) -> None:
+    """Send ``values`` in order, each under its catalogue key; with ``confirm``, wait for Kafka's acks.
+
+    Inside an agent ``confirm=False`` is enough for at-least-once: Faust flushes the producer
+    before it commits the offset of the event being processed.
+    """
     spec = SPECS[topic_name]
-    if key is None and spec.key_of is not None:
-        key = spec.key_of(value)
-    raw_key = encode_key(key) if key is not None else None
-    pending = await TOPICS[topic_name].send(key=raw_key, value=value.dumps())
-    await pending
+    topic = TOPICS[topic_name]
+    pending = []
+    for value in values:
+        value_key = key if key is not None else (spec.key_of(value) if spec.key_of else None)
+        moment = timestamp(value) if timestamp else None
+        pending.append(await topic.send(key=encode_key(value_key) if value_key is not None else None,
+                                        value=value.dumps(), timestamp=moment.timestamp() if moment else None))
+    if confirm:
+        for future in pending:
+            await future
 

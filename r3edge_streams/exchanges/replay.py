@@ -78,6 +78,9 @@ class ReplayExchange:
     async def now(self) -> datetime:
         return self.clock.now()
 
+    async def close(self) -> None:
+        """Nothing to release: the history is in memory."""
+
     async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
         rows = self._candles.get(symbol)
         if rows is None:

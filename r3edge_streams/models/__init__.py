@@ -14,6 +14,7 @@ from .enums import (
     SessionMode,
     SessionStatus,
     Severity,
+    WorkloadAction,
 )
 from .market import Candle, StrategyCandle
 from .notifications import DeadLetter, Notification
@@ -21,6 +22,7 @@ from .orders import ExecutionReport, Order, RawOrder
 from .positions import Position
 from .sessions import SessionCommand, SessionRequest, SessionSpec, SessionState
 from .signals import Signal
+from .workloads import Workload, WorkloadCommand
 
 __all__ = [
     "Candle",
@@ -46,6 +48,9 @@ __all__ = [
     "Severity",
     "Signal",
     "StrategyCandle",
+    "Workload",
+    "WorkloadAction",
+    "WorkloadCommand",
     "decode_key",
     "loads_json",
     "encode_key",

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, TypeVar
 
+from aiokafka.partitioner import murmur2
 from faust.exceptions import ValidationError
 from faust.serializers import codecs
 
@@ -36,6 +37,11 @@ class MalformedMessage(ValueError):
 def encode_key(key: str) -> bytes:
     """Kafka key bytes: JSON through Faust's own codec, so they equal what tables hash."""
     return bytes(codecs.dumps("json", key))
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives ``key`` (murmur2 of its JSON bytes)."""
+    return (murmur2(encode_key(key)) & 0x7FFFFFFF) % partitions
 
 
 def decode_key(raw: bytes | None) -> str | None:

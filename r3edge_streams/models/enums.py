@@ -72,3 +72,10 @@ class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
     CRITICAL = "critical"
+
+
+class WorkloadAction(StrEnum):
+    """A strategy instance, for a session, starts or stops needing a market."""
+
+    ACQUIRE = "acquire"
+    RELEASE = "release"

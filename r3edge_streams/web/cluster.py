@@ -13,22 +13,16 @@ import asyncio
 from typing import Any, Awaitable, Callable
 
 import aiohttp
-from aiokafka.partitioner import murmur2
 from faust import web
 from faust.types import CollectionT
 
 from ..application import app
-from ..models import encode_key
+from ..models.codec import partition_of
 from .responses import HttpError
 
 PEER_TIMEOUT = aiohttp.ClientTimeout(total=10)
 FORWARDED = "X-R3edge-Forwarded-By"
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives ``key``."""
-    return (murmur2(encode_key(key)) & 0x7FFFFFFF) % partitions
 
 
 def owners(table: CollectionT) -> dict[int, str]:

@@ -1,0 +1,31 @@
+"""Fan-out of a candle to those who need it (pure): the join of ``marketdata`` with ``workloads``.
+
+In: a closed candle and its market's workload. Out: one ``StrategyCandle`` per strategy
+instance (for ``strategiesdata``) and one price ``SessionRequest`` per active session (for
+``sessionsrequest``). Ids derive from the candle, so a redelivered candle yields the same
+messages and consumers can drop the repeat.
+"""
+
+from __future__ import annotations
+
+from ..models import Candle, RequestKind, SessionRequest, StrategyCandle, Workload
+from .candles import close_time
+
+
+def strategy_candles(candle: Candle, workload: Workload) -> list[StrategyCandle]:
+    """The candle for every strategy instance that follows its market."""
+    return [StrategyCandle(strategy_id=strategy_id, candle=candle) for strategy_id in sorted(workload.holders)]
+
+
+def price_updates(candle: Candle, workload: Workload) -> list[SessionRequest]:
+    """A price update at the candle's close for every session trading its market."""
+    return [
+        SessionRequest(
+            request_id=f"price:{session_id}:{candle.market}:{candle.open_time.isoformat()}",
+            session_id=session_id,
+            kind=RequestKind.PRICE,
+            at=close_time(candle),
+            price=candle.close,
+        )
+        for session_id in workload.sessions
+    ]

@@ -1,0 +1,151 @@
+"""The live adapter: any exchange ccxt supports, through ``ccxt.async_support``.
+
+In: an exchange id (``binance``, ``kucoin``, ``kraken``, ...), optional API host override
+(a testnet, a proxy, or the local test server) and ccxt options. Out: ``Candle`` records with
+Decimal prices and UTC times. ccxt's rate limiter is on; transient failures (timeouts, 5xx,
+rate limits, unreadable bodies) are retried with exponential backoff; every ccxt exception
+is translated into the project's own (:mod:`.base`) before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+
+from ..models import Candle
+from .base import (
+    BadExchangeResponse,
+    ExchangeError,
+    ExchangeRejected,
+    ExchangeUnavailable,
+    RateLimited,
+    TransientExchangeError,
+    UnknownMarket,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: ccxt options that keep market loading to spot markets on exchanges that load several kinds.
+SPOT_ONLY_OPTIONS: dict[str, Any] = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False}
+
+
+class CcxtExchange:
+    """An ExchangeClient over one ccxt exchange instance."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        *,
+        api_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        timeout_ms: int = 10_000,
+        attempts: int = 5,
+        backoff_seconds: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if exchange_id not in ccxt_async.exchanges:
+            raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
+        config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms,
+                                  "options": {**SPOT_ONLY_OPTIONS, **(options or {})}}
+        self._ccxt = getattr(ccxt_async, exchange_id)(config)
+        if api_url:
+            self._ccxt.urls["api"] = _rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
+        self._id = exchange_id
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+        self._markets_loaded = False
+
+    @property
+    def exchange_id(self) -> str:
+        return self._id
+
+    async def now(self) -> datetime:
+        """Wall-clock UTC: live candles close by real time (this is the edge, not the core)."""
+        return datetime.now(timezone.utc)
+
+    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
+        if not self._markets_loaded:
+            await self._call(self._ccxt.load_markets)
+            self._markets_loaded = True
+        if symbol not in self._ccxt.markets:
+            raise UnknownMarket(f"{self._id} does not list {symbol}")
+        if timeframe not in (self._ccxt.timeframes or {}):
+            raise UnknownMarket(f"{self._id} has no {timeframe} candles")
+        since_ms = int(since.timestamp() * 1000)
+        rows = await self._call(self._ccxt.fetch_ohlcv, symbol, timeframe, since_ms, limit)
+        return [_candle(self._id, symbol, timeframe, row) for row in rows]
+
+    async def close(self) -> None:
+        await self._ccxt.close()
+
+    async def _call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Call ccxt, retrying transient failures with exponential backoff."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await function(*args)
+            except Exception as exc:  # noqa: BLE001 - every ccxt error is translated here
+                error = translate(exc)
+                if not isinstance(error, TransientExchangeError) or attempt == self._attempts:
+                    raise error from exc
+                pause = self._pause(error, attempt)
+                log.warning("%s: %s (attempt %d/%d), retrying in %.1fs", self._id, error, attempt,
+                            self._attempts, pause)
+                await self._sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _pause(self, error: TransientExchangeError, attempt: int) -> float:
+        pause = self._backoff * 2 ** (attempt - 1)
+        if isinstance(error, RateLimited) and error.retry_after:
+            pause = max(pause, error.retry_after)
+        return min(pause, 60.0)
+
+
+def translate(exc: Exception) -> ExchangeError:
+    """The project's error for a ccxt (or network) exception."""
+    message = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, (ccxt_errors.RateLimitExceeded, ccxt_errors.DDoSProtection)):
+        return RateLimited(message)
+    if isinstance(exc, (ccxt_errors.RequestTimeout, ccxt_errors.ExchangeNotAvailable, asyncio.TimeoutError)):
+        return ExchangeUnavailable(message)
+    if isinstance(exc, (ccxt_errors.BadResponse, ccxt_errors.NetworkError)):
+        return BadExchangeResponse(message)
+    if isinstance(exc, ccxt_errors.BadSymbol):
+        return UnknownMarket(message)
+    if isinstance(exc, ccxt_errors.BaseError):
+        return ExchangeRejected(message)
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return BadExchangeResponse(message)  # ccxt parsing an unexpected body
+    raise exc
+
+
+def _rehost(urls: Any, base: str) -> Any:
+    """ccxt's API URL tree with every ``scheme://host`` replaced by ``base`` (paths kept)."""
+    if isinstance(urls, str):
+        return re.sub(r"^https?://[^/]+", base, urls)
+    if isinstance(urls, dict):
+        return {key: _rehost(value, base) for key, value in urls.items()}
+    return urls
+
+
+def _candle(exchange: str, symbol: str, timeframe: str, row: list[Any]) -> Candle:
+    open_ms, *values = row[:6]
+    opening, high, low, close, volume = (_decimal(value) for value in values)
+    return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe,
+                  open_time=datetime.fromtimestamp(int(open_ms) / 1000, tz=timezone.utc),
+                  open=opening, high=high, low=low, close=close, volume=volume)
+
+
+def _decimal(value: Any) -> Decimal:
+    """ccxt hands numbers as floats: their shortest repr is the exchange's decimal string."""
+    if value is None:
+        raise BadExchangeResponse("candle with a missing value")
+    return Decimal(str(value))
