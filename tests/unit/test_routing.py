@@ -7,8 +7,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from faust.serializers import codecs
 
 from r3edge_streams.models import decode_key, encode_key
-from r3edge_streams.models.codec import MalformedMessage
-from r3edge_streams.web.cluster import partition_of
+from r3edge_streams.models.codec import MalformedMessage, partition_of
 
 
 @pytest.mark.parametrize("key", ["s1", "alpha", "binance:BTC/USDT:1m", "9f86d081884c7d65", "é-ünïcode"])
