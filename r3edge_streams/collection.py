@@ -1,0 +1,69 @@
+"""The collector of this worker, wired to Kafka: exchanges, candle sink, owned workloads.
+
+In: settings, the ``workloads`` table and the partition assignment. Out: ``collector`` (the
+one :class:`~r3edge_streams.collector.Collector` of this worker, run by the DataCollect timer
+and read by the workload views), ``registry`` (exchange clients), and the helpers that tell
+which workloads this worker owns and read cursors back from ``marketdata``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from .application import app, settings
+from .collector import Collector
+from .exchanges.registry import ExchangeRegistry
+from .marketlog import last_open_times
+from .models import Candle, Workload
+from .models.base import Record
+from .models.codec import partition_of
+from .provisioning import bootstrap_servers
+from .streams import rejected_candle
+from .tables.workloads import workloads
+from .topics import marketdata, publish_many, workloadcommands
+
+registry = ExchangeRegistry(settings)
+
+
+class KafkaCandleSink:
+    """Publishes candles on ``marketdata`` (timestamped with their open time)."""
+
+    async def publish(self, candles: list[Candle]) -> None:
+        await publish_many("marketdata", candles, timestamp=_open_time)
+
+    async def reject(self, rejected: list[tuple[Candle, str]]) -> None:
+        letters = [rejected_candle(candle, reason) for candle, reason in rejected]
+        await publish_many("deadletters", letters, key="exchange")
+
+
+def _open_time(record: Record) -> datetime:
+    return cast(Candle, record).open_time
+
+
+collector = Collector(exchanges=registry.get, sink=KafkaCandleSink(), lookback=settings.collect_lookback)
+
+
+def owned_partitions() -> set[int]:
+    """Partitions of ``workloadcommands`` (so of ``workloads`` and ``marketdata``) owned here."""
+    topic = workloadcommands.get_topic_name()
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def owned_workloads() -> list[Workload]:
+    """The active workloads whose partition this worker owns."""
+    mine = owned_partitions()
+    return [w for market, w in list(workloads.items())
+            if w.active and partition_of(market, settings.partitions) in mine]
+
+
+async def scan_cursors(markets: list[str], since: datetime) -> dict[str, datetime]:
+    """Last published open time of each market, read back from ``marketdata``."""
+    by_partition: dict[int, set[str]] = {}
+    for market in markets:
+        by_partition.setdefault(partition_of(market, settings.partitions), set()).add(market)
+    found: dict[str, datetime] = {}
+    for partition, group in by_partition.items():
+        found.update(await last_open_times(bootstrap_servers(settings.broker), marketdata.get_topic_name(),
+                                           partition, group, since))
+    return found

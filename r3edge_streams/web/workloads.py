@@ -1,0 +1,69 @@
+"""Operator views of DataCollect: every workload, who collects it, its last candle and lag.
+
+``GET /workloads`` gathers the ``workloads`` table from the owning workers; each owner adds its
+collector's status (last published open time, lag, counts, last error). Filters: ``exchange``,
+``symbol``, ``timeframe``, ``active`` (true/false). Reads only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust import web
+
+from ..collection import collector
+from ..application import app
+from ..models import Workload, to_json
+from ..tables.workloads import workloads
+from .cluster import gather, me, owned_here
+from .responses import HttpError, json_errors
+
+LOCAL_SCOPE = "local"
+_FILTERS = ("exchange", "symbol", "timeframe")
+
+
+@app.page("/workloads")
+class WorkloadCollection(web.View):
+    """All workloads (``?scope=local``: this worker's share)."""
+
+    @json_errors
+    async def get(self, request: web.Request) -> web.Response:
+        if request.query.get("scope") == LOCAL_SCOPE:
+            return self.json({"items": _local_workloads()})
+        items = await gather(workloads, f"/workloads?scope={LOCAL_SCOPE}", _local_workloads)
+        items = [item for item in items if _matches(item, request.query)]
+        items.sort(key=lambda item: item["market"])
+        return self.json({"items": items, "count": len(items)})
+
+
+def _matches(item: dict[str, Any], query: Any) -> bool:
+    for name in _FILTERS:
+        if name in query and item[name] != query[name]:
+            return False
+    if "active" in query:
+        if query["active"] not in ("true", "false"):
+            raise HttpError(400, "must be true or false", "active")
+        return bool(item["active"]) == (query["active"] == "true")
+    return True
+
+
+def _local_workloads() -> list[dict[str, Any]]:
+    return [_describe(market, workload) for market, workload in list(workloads.items())
+            if owned_here(workloads, market)]
+
+
+def _describe(market: str, workload: Workload) -> dict[str, Any]:
+    status = collector.status.get(market)
+    lag = status.lag(workload.timeframe) if status else None
+    return {
+        **to_json(workload),
+        "market": market,
+        "active": workload.active,
+        "sessions": workload.sessions,
+        "worker": me(),
+        "last_open_time": status.last_open.isoformat() if status and status.last_open else None,
+        "lag_seconds": lag.total_seconds() if lag is not None else None,
+        "published": status.published if status else 0,
+        "rejected": status.rejected if status else 0,
+        "error": status.error if status else None,
+    }
