@@ -9,14 +9,12 @@ which workloads this worker owns and read cursors back from ``marketdata``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
 from .application import app, settings
 from .collector import Collector
 from .exchanges.registry import ExchangeRegistry
 from .marketlog import last_open_times
 from .models import Candle, Workload
-from .models.base import Record
 from .models.codec import partition_of
 from .provisioning import bootstrap_servers
 from .streams import rejected_candle
@@ -27,18 +25,18 @@ registry = ExchangeRegistry(settings)
 
 
 class KafkaCandleSink:
-    """Publishes candles on ``marketdata`` (timestamped with their open time)."""
+    """Publishes candles on ``marketdata``.
+
+    Records keep the producer's wall-clock timestamp, never the candle's open time: Kafka's
+    time retention would delete replayed history (open times years ago) as soon as written.
+    """
 
     async def publish(self, candles: list[Candle]) -> None:
-        await publish_many("marketdata", candles, timestamp=_open_time)
+        await publish_many("marketdata", candles)
 
     async def reject(self, rejected: list[tuple[Candle, str]]) -> None:
         letters = [rejected_candle(candle, reason) for candle, reason in rejected]
         await publish_many("deadletters", letters, key="exchange")
-
-
-def _open_time(record: Record) -> datetime:
-    return cast(Candle, record).open_time
 
 
 collector = Collector(exchanges=registry.get, sink=KafkaCandleSink(), lookback=settings.collect_lookback)

@@ -87,6 +87,8 @@ class Collector:
             return
         since = min(now - timeframe_delta(w.timeframe) * (self.lookback + 2) for w in todo)
         found = await scan([w.market for w in todo], since)
+        log.info("collector resumes %d markets: %s", len(todo),
+                 ", ".join(f"{w.market} after {found.get(w.market, 'nothing')}" for w in todo))
         for workload in todo:
             if workload.market in found:
                 self._advance(workload.market, found[workload.market])

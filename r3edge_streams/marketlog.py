@@ -3,8 +3,9 @@
 In: bootstrap servers, a partition of ``marketdata``, the markets of interest and the earliest
 open time that matters. Out: each market's last published open time. The collector calls this
 when it (re)gains a partition, so that it continues exactly after what any worker published
-before, whatever happened to that worker. Records are timestamped with the candle's open time,
-so ``offsets_for_times`` skips everything older than needed.
+before, whatever happened to that worker. A candle is published (wall clock) only after it
+closed, so every record holding a candle that opened at or after ``since`` carries a Kafka
+timestamp after ``since``: ``offsets_for_times(since)`` skips only what cannot matter.
 """
 
 from __future__ import annotations

@@ -10,8 +10,7 @@ Provisioning (:mod:`.provisioning`) has created them before any consumer subscri
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Callable, Sequence
+from typing import Sequence
 
 import faust
 
@@ -50,14 +49,13 @@ notifications = TOPICS["notifications"]
 deadletters = TOPICS["deadletters"]
 
 
-async def publish(topic_name: str, value: Record, key: str | None = None,
-                  timestamp: datetime | None = None) -> None:
+async def publish(topic_name: str, value: Record, key: str | None = None) -> None:
     """Send ``value`` to catalogue topic ``topic_name`` and wait until Kafka has it."""
-    await publish_many(topic_name, [value], key=key, timestamp=(lambda _: timestamp) if timestamp else None)
+    await publish_many(topic_name, [value], key=key)
 
 
 async def publish_many(topic_name: str, values: Sequence[Record], key: str | None = None,
-                       timestamp: Callable[[Record], datetime | None] | None = None, confirm: bool = True) -> None:
+                       confirm: bool = True) -> None:
     """Send ``values`` in order, each under its catalogue key; with ``confirm``, wait for Kafka's acks.
 
     Inside an agent ``confirm=False`` is enough for at-least-once: Faust flushes the producer
@@ -68,9 +66,8 @@ async def publish_many(topic_name: str, values: Sequence[Record], key: str | Non
     pending = []
     for value in values:
         value_key = key if key is not None else (spec.key_of(value) if spec.key_of else None)
-        moment = timestamp(value) if timestamp else None
         pending.append(await topic.send(key=encode_key(value_key) if value_key is not None else None,
-                                        value=value.dumps(), timestamp=moment.timestamp() if moment else None))
+                                        value=value.dumps()))
     if confirm:
         for future in pending:
             await future

@@ -68,3 +68,111 @@ async def test_replay_publishes_every_real_candle_once_in_order_with_one_price_u
         assert prices == [str(row[4]) for row in RAW]
     strategy = await values(kafka, f"{topic_prefix}.strategiesdata")
     assert [s["candle"]["open_time"] for s in strategy] == opens
+
+
+REPLAY_ENV = {"R3EDGE_REPLAY_DIR": str(DATA), "R3EDGE_COLLECT_INTERVAL": "0.3", "R3EDGE_COLLECT_LOOKBACK": "20000"}
+TIMEFRAMES = ["1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h"]
+
+
+def expected_series(timeframe: str) -> list[str]:
+    """Open times of the file resampled to ``timeframe`` that closed before the history ends."""
+    minutes = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240}[timeframe]
+    size = minutes * 60_000
+    history_end = int(RAW[-1][0]) + 60_000
+    buckets = sorted({int(row[0]) // size * size for row in RAW})
+    buckets = [b for b in buckets if b + size <= history_end]
+    from datetime import datetime, timezone
+
+    return [datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z") for ms in buckets]
+
+
+async def test_two_workers_split_the_markets_and_a_killed_one_loses_and_duplicates_nothing(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
+) -> None:
+    env = {**REPLAY_ENV, "R3EDGE_REPLAY_SPEED": "x40000"}  # the 10 days of history pass in about 22 s
+    first = workers("w1", extra_env=env).start().wait_ready()
+    second = workers("w2", extra_env=env).start().wait_ready()
+    markets = [f"replay:UNITTEST/BTC:{tf}" for tf in TIMEFRAMES]
+    await produce(kafka.bootstrap, f"{topic_prefix}.workloadcommands",
+                  [workload_command("acquire", f"st-{tf}", "sess-1", market) for tf, market in zip(TIMEFRAMES, markets)])
+
+    async def both_collect() -> bool:
+        from tests.kit.http import request
+
+        mine = [len(request("GET", f"{w.url}/workloads?scope=local").body["items"]) for w in (first, second)]
+        return all(mine) and sum(mine) == len(markets)
+
+    await wait_for_async(both_collect, 60, what="both workers to own workloads")
+    await wait_for_async(lambda: _count_at_least(kafka, topic_prefix, 500), 60, what="collection under way")
+    first.kill()  # mid-stream: no shutdown, no commit
+
+    progress: dict[str, int] = {}
+
+    async def complete() -> dict[str, list[str]] | None:
+        candles = await values(kafka, f"{topic_prefix}.marketdata")
+        series: dict[str, list[str]] = {}
+        for candle in candles:
+            series.setdefault(candle["timeframe"], []).append(candle["open_time"])
+        progress.update({tf: len(series.get(tf, [])) for tf in TIMEFRAMES})
+        done = all(len(series.get(tf, [])) >= len(expected_series(tf)) for tf in TIMEFRAMES)
+        return series if done else None
+
+    try:
+        series = await wait_for_async(complete, 180, interval=2, what="every market fully published")
+    except AssertionError as exc:
+        expected = {tf: len(expected_series(tf)) for tf in TIMEFRAMES}
+        raise AssertionError(f"{exc}; published {progress}, expected {expected}") from None
+    for timeframe in TIMEFRAMES:
+        assert series[timeframe] == expected_series(timeframe), timeframe  # none lost, none twice, in order
+
+
+async def _count_at_least(kafka: LocalKafka, prefix: str, count: int) -> bool:
+    return len(await read_all(kafka.bootstrap, f"{prefix}.marketdata")) >= count
+
+
+async def test_many_sessions_share_one_collection_which_ends_with_the_last_one(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
+) -> None:
+    from tests.kit.http import request
+
+    worker = workers(extra_env={**REPLAY_ENV, "R3EDGE_REPLAY_SPEED": "x120"}).start().wait_ready()
+    topic = f"{topic_prefix}.workloadcommands"
+    sessions = [f"sess-{n}" for n in range(5)]
+    await produce(kafka.bootstrap, topic, [workload_command("acquire", "st-1", s) for s in sessions])
+
+    async def flowing() -> list[dict[str, Any]] | None:
+        candles = await values(kafka, f"{topic_prefix}.marketdata")
+        return candles if len(candles) >= 20 else None
+
+    await wait_for_async(flowing, 60, what="candles flowing")
+    listing = request("GET", f"{worker.url}/workloads").body["items"]
+    assert [(w["market"], w["active"], w["sessions"]) for w in listing] == [(MARKET, True, sessions)]
+    await produce(kafka.bootstrap, topic, [workload_command("release", "st-1", s) for s in sessions[:-1]])
+    await wait_for_async(lambda: _grows(kafka, topic_prefix), 30, what="collection to go on for the last session")
+    await produce(kafka.bootstrap, topic, [workload_command("release", "st-1", sessions[-1])])
+    await wait_for_async(lambda: _workload_inactive(worker), 30, what="the workload to become inactive")
+    stopped_at = len(await values(kafka, f"{topic_prefix}.marketdata"))
+    import asyncio
+
+    await asyncio.sleep(3)  # ten collector rounds at 0.3 s: none may publish
+    candles = await values(kafka, f"{topic_prefix}.marketdata")
+    assert len(candles) == stopped_at
+    opens = [c["open_time"] for c in candles]
+    assert opens == sorted(set(opens)), "one collection for five sessions: each candle once"
+    requests = await values(kafka, f"{topic_prefix}.sessionsrequest")
+    assert {r["session_id"] for r in requests} == set(sessions)
+
+
+async def _grows(kafka: LocalKafka, prefix: str) -> bool:
+    import asyncio
+
+    before = len(await read_all(kafka.bootstrap, f"{prefix}.marketdata"))
+    await asyncio.sleep(1)
+    return len(await read_all(kafka.bootstrap, f"{prefix}.marketdata")) > before
+
+
+async def _workload_inactive(worker: Worker) -> bool:
+    from tests.kit.http import request
+
+    items = request("GET", f"{worker.url}/workloads").body["items"]
+    return bool(items) and not items[0]["active"] and items[0]["sessions"] == []

@@ -40,20 +40,19 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Re
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
+        next_offset = {tp: 0 for tp in partitions}
         records: list[Record] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while loop.time() < deadline and await _behind(consumer, partitions, end):
+        while any(next_offset[tp] < end[tp] for tp in partitions):
+            if loop.time() > deadline:
+                raise TimeoutError(f"read {len(records)} records of {topic}, short of its end offsets {end}")
             batch = await consumer.getmany(timeout_ms=500)
-            for tp_records in batch.values():
-                records += [Record(r.key, r.value, r.partition, r.offset) for r in tp_records]
+            for tp, tp_records in batch.items():
+                records += [Record(r.key, r.value, r.partition, r.offset) for r in tp_records if r.offset < end[tp]]
+                if tp_records:
+                    next_offset[tp] = tp_records[-1].offset + 1
         return records
     finally:
         await consumer.stop()
 
-
-async def _behind(consumer: AIOKafkaConsumer, partitions: list[TopicPartition], end: dict[TopicPartition, int]) -> bool:
-    for tp in partitions:
-        if await consumer.position(tp) < end[tp]:
-            return True
-    return False
