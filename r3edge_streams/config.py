@@ -66,6 +66,8 @@ class Settings:
     replay_speed: str = "max"
     collect_interval: float = 5.0
     collect_lookback: int = 500
+    exchange_timeout: float = 10.0
+    exchange_time_sync: float = 60.0
 
     @property
     def app_id(self) -> str:
@@ -176,6 +178,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "replay_speed": _replay_speed,
     "collect_interval": _seconds,
     "collect_lookback": _int_in(1, 100_000),
+    "exchange_timeout": _seconds,
+    "exchange_time_sync": _seconds,
 }
 
 

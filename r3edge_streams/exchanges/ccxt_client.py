@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: ccxt options that keep market loading to spot markets on exchanges that load several kinds.
-SPOT_ONLY_OPTIONS: dict[str, Any] = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False}
+SPOT_ONLY_OPTIONS: dict[str, Any] = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
+                                     "fetchMargins": False}
 
 
 class CcxtExchange:
@@ -49,7 +50,9 @@ class CcxtExchange:
         timeout_ms: int = 10_000,
         attempts: int = 5,
         backoff_seconds: float = 0.5,
+        time_sync: timedelta = timedelta(seconds=60),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         if exchange_id not in ccxt_async.exchanges:
             raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
@@ -62,6 +65,10 @@ class CcxtExchange:
         self._attempts = attempts
         self._backoff = backoff_seconds
         self._sleep = sleep
+        self._wall = wall_clock
+        self._time_sync = time_sync
+        self._offset: timedelta | None = None
+        self._synced_at = datetime.min.replace(tzinfo=timezone.utc)
         self._markets_loaded = False
 
     @property
@@ -69,8 +76,27 @@ class CcxtExchange:
         return self._id
 
     async def now(self) -> datetime:
-        """Wall-clock UTC: live candles close by real time (this is the edge, not the core)."""
-        return datetime.now(timezone.utc)
+        """The exchange's time: candles close by its clock, not by a local clock that may drift.
+
+        The offset to the local clock is measured with ``fetch_time`` (where the exchange has it)
+        every ``time_sync``; in between, local time plus that offset.
+        """
+        local = self._wall()
+        if self._offset is None or local - self._synced_at >= self._time_sync:
+            self._offset = await self._measure_offset()
+            self._synced_at = self._wall()
+        return self._wall() + self._offset
+
+    async def _measure_offset(self) -> timedelta:
+        if not self._ccxt.has.get("fetchTime"):
+            return timedelta(0)
+        before = self._wall()
+        server_ms = await self._call(self._ccxt.fetch_time)
+        after = self._wall()
+        if not isinstance(server_ms, (int, float)):
+            raise BadExchangeResponse(f"{self._id} answered {server_ms!r} for its time")
+        server = datetime.fromtimestamp(server_ms / 1000, tz=timezone.utc)
+        return server - (before + (after - before) / 2)
 
     async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
         if not self._markets_loaded:

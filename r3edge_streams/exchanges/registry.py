@@ -9,6 +9,7 @@ Replay files are named ``<BASE>_<QUOTE>-<timeframe>.json`` (or ``.csv``), as in
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from ..config import Settings
@@ -44,7 +45,9 @@ class ExchangeRegistry:
             if self._settings.replay_dir is None:
                 raise UnknownMarket("no replay folder configured (R3EDGE_REPLAY_DIR)")
             return replay_from_directory(self._settings.replay_dir, parse_speed(self._settings.replay_speed))
-        return CcxtExchange(exchange_id, api_url=self._urls.get(exchange_id))
+        return CcxtExchange(exchange_id, api_url=self._urls.get(exchange_id),
+                            timeout_ms=int(self._settings.exchange_timeout * 1000),
+                            time_sync=timedelta(seconds=self._settings.exchange_time_sync))
 
     async def close(self) -> None:
         clients, self._clients = self._clients, {}
