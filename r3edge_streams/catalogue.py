@@ -51,7 +51,7 @@ def _field(name: str) -> Callable[[Record], Optional[str]]:
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec("workloadcommands", "market (exchange:symbol:timeframe)", WorkloadCommand,
-              "StrategyExecutor (strategy activation), operators", "DataCollect (workload agent)",
+              "SessionManager (session start/stop), operators", "DataCollect (workload agent)",
               key_of=lambda c: c.market),
     TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect (collector)",
               "DataCollect (fan-out agent), dashboards, backtests",

@@ -1,7 +1,9 @@
 """SessionManager agent: applies session commands to the ``sessions`` table.
 
 Consumes ``sessioncommands`` (key sessionId). Owns (sole writer) the ``sessions`` table.
-Produces ``notifications`` when a command is rejected, ``deadletters`` for malformed ones.
+Produces ``workloadcommands`` when a session starts or stops being active (acquire/release of
+its market for its strategy instance), ``notifications`` when a command is rejected, and
+``deadletters`` for malformed ones.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from faust.types import StreamT
 
 from ..application import SESSION_MODES, app
 from ..domain.notices import command_rejected
-from ..domain.sessions import Applied, Rejected, apply_command
+from ..domain.sessions import Applied, Rejected, apply_command, workload_changes
 from ..models import SessionCommand
 from ..streams import accepted
 from ..tables.sessions import sessions
-from ..topics import publish, sessioncommands
+from ..topics import publish, publish_many, sessioncommands
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +27,11 @@ log = logging.getLogger(__name__)
 async def session_agent(stream: StreamT[bytes]) -> None:
     """Read a command, decide with the pure core, write the table or report the rejection."""
     async for _, command in accepted(stream, "sessioncommands", SessionCommand):
-        decision = apply_command(sessions.get(command.session_id), command, SESSION_MODES)
+        before = sessions.get(command.session_id)
+        decision = apply_command(before, command, SESSION_MODES)
         if isinstance(decision, Applied):
             sessions[command.session_id] = decision.state
+            await publish_many("workloadcommands", workload_changes(before, decision.state), confirm=False)
         elif isinstance(decision, Rejected):
             log.info("session command %s rejected: %s", command.command_id, decision.reason)
             await publish("notifications", command_rejected(command, decision.reason))

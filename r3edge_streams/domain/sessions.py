@@ -1,17 +1,29 @@
 """Sessions: validate what a trader asks for and apply session commands to session state (pure).
 
 In: a ``SessionSpec`` or a ``SessionCommand`` and the current ``SessionState`` (or None).
-Out: field errors, or a decision: ``Applied`` (new state), ``Unchanged`` (a repeat), ``Rejected``.
+Out: field errors, or a decision: ``Applied`` (new state), ``Unchanged`` (a repeat), ``Rejected``;
+and the workload commands a transition implies (a session entering or leaving ``active``).
 Time comes from the command (``issued_at``), never from a clock.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Union
 
-from ..models import CommandKind, SessionCommand, SessionMode, SessionSpec, SessionState, SessionStatus
+from ..models import (
+    CommandKind,
+    SessionCommand,
+    SessionMode,
+    SessionSpec,
+    SessionState,
+    SessionStatus,
+    WorkloadAction,
+    WorkloadCommand,
+)
 from .markets import exchange_error, symbol_error, timeframe_error
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -104,7 +116,56 @@ def apply_command(
         return Rejected(f"invalid session id {command.session_id!r}")
     if command.kind is CommandKind.CREATE:
         return _create(current, command, allowed_modes)
-    return Rejected(f"unsupported command {command.kind.value!r}")
+    return _transition(current, command)
+
+
+#: command -> (statuses it applies to, status it leads to)
+TRANSITIONS: dict[CommandKind, tuple[frozenset[SessionStatus], SessionStatus]] = {
+    CommandKind.START: (frozenset({SessionStatus.CREATED}), SessionStatus.ACTIVE),
+    CommandKind.STOP: (frozenset({SessionStatus.CREATED, SessionStatus.ACTIVE}), SessionStatus.STOPPED),
+}
+
+
+def _transition(current: SessionState | None, command: SessionCommand) -> Decision:
+    if current is None:
+        return Rejected(f"no session {command.session_id}")
+    sources, target = TRANSITIONS[command.kind]
+    if current.status is target:
+        return Unchanged(current)
+    if current.status not in sources:
+        return Rejected(f"cannot {command.kind.value} a session that is {current.status.value}")
+    return Applied(
+        SessionState(
+            session_id=current.session_id,
+            spec=current.spec,
+            status=target,
+            version=current.version + 1,
+            created_at=current.created_at,
+            updated_at=command.issued_at,
+            last_command_id=command.command_id,
+        )
+    )
+
+
+def strategy_instance_id(spec: SessionSpec) -> str:
+    """The id of the strategy instance a session follows: equal specs share one instance."""
+    identity = json.dumps([spec.strategy, spec.parameters, spec.exchange, spec.symbol, spec.timeframe],
+                          sort_keys=True, separators=(",", ":"), default=str)
+    return f"{spec.strategy}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
+
+def workload_changes(before: SessionState | None, after: SessionState) -> list[WorkloadCommand]:
+    """What a transition asks of data collection: acquire on entering active, release on leaving."""
+    was_active = before is not None and before.status is SessionStatus.ACTIVE
+    is_active = after.status is SessionStatus.ACTIVE
+    if was_active == is_active:
+        return []
+    action = WorkloadAction.ACQUIRE if is_active else WorkloadAction.RELEASE
+    spec = after.spec
+    return [WorkloadCommand(command_id=f"{action.value}:{after.session_id}:v{after.version}", action=action,
+                            exchange=spec.exchange, symbol=spec.symbol, timeframe=spec.timeframe,
+                            strategy_id=strategy_instance_id(spec), session_id=after.session_id,
+                            at=after.updated_at)]
 
 
 def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode]) -> Decision:

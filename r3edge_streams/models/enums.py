@@ -35,9 +35,11 @@ class SessionStatus(StrEnum):
 
 
 class CommandKind(StrEnum):
-    """What a session command asks for. The lifecycle commands arrive with their issue."""
+    """What a session command asks for (suspend, recover, modify and delete arrive with the lifecycle)."""
 
     CREATE = "create"
+    START = "start"
+    STOP = "stop"
 
 
 class RequestKind(StrEnum):

@@ -74,6 +74,38 @@ class SessionItem(web.View):
         return await routed(self, request, sessions, session_id, local)
 
 
+@app.page("/sessions/{session_id}/{action}")
+class SessionAction(web.View):
+    """``POST /sessions/{id}/start`` and ``/stop``: 202 once the command is on Kafka, 404 if unknown.
+
+    Answered by the owner of the session, which checks that it exists; the session agent then
+    applies the transition (a refused one is reported on ``notifications``).
+    """
+
+    @json_errors
+    async def post(self, request: web.Request, session_id: str, action: str) -> web.Response:
+        kind = _ACTIONS.get(action)
+        if kind is None:
+            raise HttpError(404, f"no action {action!r}; use one of {', '.join(_ACTIONS)}", "action")
+        error = session_id_error(session_id)
+        if error:
+            raise HttpError(400, error, "session_id")
+
+        async def local() -> web.Response:
+            if sessions.get(session_id) is None:
+                raise HttpError(404, f"no session {session_id}", "session_id")
+            command = SessionCommand(command_id=f"{action}:{session_id}:{uuid4().hex}", session_id=session_id,
+                                     kind=kind, issued_at=datetime.now(timezone.utc))
+            await publish("sessioncommands", command)
+            return self.json({"session_id": session_id, "command_id": command.command_id, "status": "accepted",
+                              "location": f"/sessions/{session_id}"}, status=202)
+
+        return await routed(self, request, sessions, session_id, local)
+
+
+_ACTIONS = {"start": CommandKind.START, "stop": CommandKind.STOP}
+
+
 def _new_session_id(requested: Any) -> str:
     """The client's session id (for idempotent retries) or a fresh one."""
     if requested is None:

@@ -15,8 +15,18 @@ from r3edge_streams.domain.sessions import (
     create_command_id,
     session_id_error,
     spec_errors,
+    strategy_instance_id,
+    workload_changes,
 )
-from r3edge_streams.models import CommandKind, SessionCommand, SessionMode, SessionSpec, SessionStatus
+from r3edge_streams.models import (
+    CommandKind,
+    SessionCommand,
+    SessionMode,
+    SessionSpec,
+    SessionState,
+    SessionStatus,
+    WorkloadAction,
+)
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
 PAPER_ONLY = allowed_modes(live_enabled=False)
@@ -100,3 +110,54 @@ def test_invalid_session_ids(session_id: str) -> None:
 
 def test_valid_session_ids() -> None:
     assert session_id_error("Alpha_1.2-3") is None
+
+
+def command_of(kind: CommandKind, session_id: str = "s1", n: int = 1) -> SessionCommand:
+    return SessionCommand(command_id=f"{kind.value}:{session_id}:{n}", session_id=session_id, kind=kind,
+                          issued_at=T0.replace(minute=n))
+
+
+def created() -> SessionState:
+    decision = apply_command(None, create(), PAPER_ONLY)
+    assert isinstance(decision, Applied)
+    return decision.state
+
+
+def test_start_makes_a_created_session_active_and_acquires_its_market() -> None:
+    before = created()
+    decision = apply_command(before, command_of(CommandKind.START), PAPER_ONLY)
+    assert isinstance(decision, Applied)
+    after = decision.state
+    assert (after.status, after.version, after.updated_at, after.created_at) == (
+        SessionStatus.ACTIVE, 2, T0.replace(minute=1), before.created_at)
+    [change] = workload_changes(before, after)
+    assert (change.action, change.market, change.session_id) == (
+        WorkloadAction.ACQUIRE, "kucoin:ETH/BTC:15m", "s1")
+    assert change.strategy_id == strategy_instance_id(SPEC)
+
+
+def test_stop_releases_the_market_and_repeats_change_nothing() -> None:
+    started = apply_command(created(), command_of(CommandKind.START), PAPER_ONLY)
+    assert isinstance(started, Applied)
+    assert apply_command(started.state, command_of(CommandKind.START, n=2), PAPER_ONLY) == Unchanged(started.state)
+    stopped = apply_command(started.state, command_of(CommandKind.STOP, n=3), PAPER_ONLY)
+    assert isinstance(stopped, Applied) and stopped.state.status is SessionStatus.STOPPED
+    assert [c.action for c in workload_changes(started.state, stopped.state)] == [WorkloadAction.RELEASE]
+    assert apply_command(stopped.state, command_of(CommandKind.STOP, n=4), PAPER_ONLY) == Unchanged(stopped.state)
+
+
+def test_refused_transitions_say_why() -> None:
+    stopped = apply_command(created(), command_of(CommandKind.STOP), PAPER_ONLY)
+    assert isinstance(stopped, Applied)
+    assert workload_changes(created(), stopped.state) == []  # never active: nothing to release
+    assert apply_command(stopped.state, command_of(CommandKind.START, n=2), PAPER_ONLY) == Rejected(
+        "cannot start a session that is stopped")
+    assert apply_command(None, command_of(CommandKind.START), PAPER_ONLY) == Rejected("no session s1")
+
+
+def test_equal_specs_share_one_strategy_instance() -> None:
+    same = SessionSpec(**{**SPEC.asdict(), "parameters": {"fast": 5}, "refresh_seconds": 99,
+                          "mode": SessionMode.BACKTEST})
+    assert strategy_instance_id(same) == strategy_instance_id(SPEC)
+    assert strategy_instance_id(spec_with(parameters={"fast": 6})) != strategy_instance_id(SPEC)
+    assert strategy_instance_id(spec_with(timeframe="1h")) != strategy_instance_id(SPEC)

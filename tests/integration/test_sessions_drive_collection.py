@@ -1,0 +1,94 @@
+"""Sessions started and stopped over HTTP drive data collection: one collection per market."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable
+
+from r3edge_streams.localkafka import LocalKafka
+from tests.integration.test_datacollect_replay import values
+from tests.kit.http import request, wait_for, wait_for_async
+from tests.kit.workers import Worker
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SPEC: dict[str, Any] = {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "replay",
+                        "symbol": "UNITTEST/BTC", "timeframe": "1m", "mode": "backtest", "refresh_seconds": 5}
+
+
+def post(worker: Worker, path: str, body: Any = None) -> dict[str, Any]:
+    reply = request("POST", f"{worker.url}{path}", body if body is not None else {})
+    assert reply.status == 202, reply
+    result: dict[str, Any] = reply.body
+    return result
+
+
+def status_of(worker: Worker, session_id: str) -> str:
+    reply = request("GET", f"{worker.url}/sessions/{session_id}")
+    return str(reply.body.get("status")) if reply.status == 200 else "missing"
+
+
+def workload(worker: Worker) -> dict[str, Any] | None:
+    items = request("GET", f"{worker.url}/workloads").body["items"]
+    return items[0] if items else None
+
+
+async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
+) -> None:
+    worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(DATA), "R3EDGE_REPLAY_SPEED": "x120",
+                                "R3EDGE_COLLECT_INTERVAL": "0.3", "R3EDGE_COLLECT_LOOKBACK": "5"})
+    await asyncio.to_thread(lambda: worker.start().wait_ready())
+    ids = ["s-a", "s-b", "s-c"]
+    specs = [SPEC, SPEC, {**SPEC, "parameters": {"fast": 8, "slow": 21}}]  # two strategy instances
+    for session_id, spec in zip(ids, specs):
+        post(worker, "/sessions", {"session_id": session_id, **spec})
+    await asyncio.to_thread(wait_for, lambda: all(status_of(worker, s) == "created" for s in ids), 30)
+    for session_id in ids:
+        post(worker, f"/sessions/{session_id}/start")
+
+    def all_three_collected() -> dict[str, Any] | None:
+        item = workload(worker)
+        return item if item and item["sessions"] == ids and item["published"] >= 10 else None
+
+    item = await asyncio.to_thread(wait_for, all_three_collected, 60)
+    assert item["market"] == "replay:UNITTEST/BTC:1m" and len(item["holders"]) == 2
+
+    for session_id in ids[:2]:
+        post(worker, f"/sessions/{session_id}/stop")
+    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("sessions") == ["s-c"], 30)
+    before = item["published"]
+    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("published", 0) > before + 3, 30)
+
+    post(worker, "/sessions/s-c/stop")
+    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("active") is False, 30)
+    assert [status_of(worker, s) for s in ids] == ["stopped"] * 3
+    stopped_at = len(await values(kafka, f"{topic_prefix}.marketdata"))
+    await asyncio.sleep(3)  # ten rounds of the collector: none may publish now
+    candles = await values(kafka, f"{topic_prefix}.marketdata")
+    assert len(candles) == stopped_at
+    opens = [c["open_time"] for c in candles]
+    assert opens == sorted(set(opens)), "one collection for three sessions: each candle once"
+
+
+async def test_start_and_stop_of_unknown_sessions_and_actions_get_json_errors(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
+) -> None:
+    worker = workers()
+    await asyncio.to_thread(lambda: worker.start().wait_ready())
+    missing = request("POST", f"{worker.url}/sessions/nobody/start", {})
+    assert missing.status == 404 and missing.body["field"] == "session_id"
+    post(worker, "/sessions", {"session_id": "known", **SPEC})
+    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "created", 30)
+    bad = request("POST", f"{worker.url}/sessions/known/explode", {})
+    assert bad.status == 404 and bad.body["field"] == "action"
+    post(worker, "/sessions/known/stop")
+    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "stopped", 30)
+    post(worker, "/sessions/known/start")  # refused by the agent: stopped is final
+
+    async def refusal() -> list[dict[str, Any]]:
+        return await values(kafka, f"{topic_prefix}.notifications")
+
+    [notice] = await wait_for_async(refusal, 30, what="the refusal notice")
+    assert notice["session_id"] == "known" and notice["body"] == "cannot start a session that is stopped"
+    assert status_of(worker, "known") == "stopped"
