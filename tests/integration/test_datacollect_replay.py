@@ -92,20 +92,50 @@ async def test_two_workers_split_the_markets_and_a_killed_one_loses_and_duplicat
     env = {**REPLAY_ENV, "R3EDGE_REPLAY_SPEED": "x40000"}  # the 10 days of history pass in about 22 s
     first = workers("w1", extra_env=env).start().wait_ready()
     second = workers("w2", extra_env=env).start().wait_ready()
-    markets = [f"replay:UNITTEST/BTC:{tf}" for tf in TIMEFRAMES]
-    await produce(kafka.bootstrap, f"{topic_prefix}.workloadcommands",
-                  [workload_command("acquire", f"st-{tf}", "sess-1", market) for tf, market in zip(TIMEFRAMES, markets)])
+    await acquire_all_timeframes(kafka, topic_prefix)
 
     async def both_collect() -> bool:
         from tests.kit.http import request
 
         mine = [len(request("GET", f"{w.url}/workloads?scope=local").body["items"]) for w in (first, second)]
-        return all(mine) and sum(mine) == len(markets)
+        return all(mine) and sum(mine) == len(TIMEFRAMES)
 
     await wait_for_async(both_collect, 60, what="both workers to own workloads")
     await wait_for_async(lambda: _count_at_least(kafka, topic_prefix, 500), 60, what="collection under way")
     first.kill()  # mid-stream: no shutdown, no commit
+    await assert_every_market_complete(kafka, topic_prefix)
 
+
+async def test_a_worker_joining_mid_stream_takes_its_share_without_loss_or_repeat(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
+) -> None:
+    env = {**REPLAY_ENV, "R3EDGE_REPLAY_SPEED": "x20000"}
+    first = workers("w1", extra_env=env).start().wait_ready()
+    await acquire_all_timeframes(kafka, topic_prefix)
+    await wait_for_async(lambda: _count_at_least(kafka, topic_prefix, 300), 60, what="collection under way")
+    second = workers("w2", extra_env=env).start().wait_ready()  # partitions move from a live owner
+    from tests.kit.http import request
+
+    def shares() -> list[int]:
+        return [len(request("GET", f"{w.url}/workloads?scope=local").body["items"]) for w in (first, second)]
+
+    await wait_for_async(lambda: _true(all(shares()) and sum(shares()) == len(TIMEFRAMES)), 60,
+                         what="the markets to be shared by both workers")
+    await assert_every_market_complete(kafka, topic_prefix)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def acquire_all_timeframes(kafka: LocalKafka, prefix: str) -> None:
+    markets = [f"replay:UNITTEST/BTC:{tf}" for tf in TIMEFRAMES]
+    await produce(kafka.bootstrap, f"{prefix}.workloadcommands",
+                  [workload_command("acquire", f"st-{tf}", "sess-1", market) for tf, market in zip(TIMEFRAMES, markets)])
+
+
+async def assert_every_market_complete(kafka: LocalKafka, topic_prefix: str) -> None:
+    """Every timeframe's series on marketdata is the expected one: none lost, none twice, in order."""
     progress: dict[str, int] = {}
 
     async def complete() -> dict[str, list[str]] | None:
