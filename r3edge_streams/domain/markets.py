@@ -1,6 +1,6 @@
 """Markets: timeframes, symbols and exchange ids as the engine accepts them (pure).
 
-In: strings from requests and messages. Out: validated values, timeframe lengths, market keys.
+In: strings from requests and messages. Out: validated values and timeframe lengths.
 """
 
 from __future__ import annotations
@@ -47,7 +47,3 @@ def timeframe_error(timeframe: str) -> str | None:
         return None
     return "must be one of " + ", ".join(TIMEFRAMES)
 
-
-def market_key(exchange: str, symbol: str, timeframe: str) -> str:
-    """The key of a market in ``marketdata`` and ``workloads``."""
-    return f"{exchange}:{symbol}:{timeframe}"

@@ -12,6 +12,11 @@ from decimal import Decimal
 from .base import Record
 
 
+def market_key(exchange: str, symbol: str, timeframe: str) -> str:
+    """The key of a market in ``marketdata``, ``workloadcommands`` and ``workloads``."""
+    return f"{exchange}:{symbol}:{timeframe}"
+
+
 class Candle(Record):
     """One closed candle of a market (exchange, symbol, timeframe) opening at ``open_time``."""
 
@@ -28,7 +33,7 @@ class Candle(Record):
     @property
     def market(self) -> str:
         """The market key: ``exchange:symbol:timeframe``."""
-        return f"{self.exchange}:{self.symbol}:{self.timeframe}"
+        return market_key(self.exchange, self.symbol, self.timeframe)
 
 
 class StrategyCandle(Record):

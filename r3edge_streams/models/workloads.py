@@ -11,6 +11,7 @@ from datetime import datetime
 
 from .base import Record
 from .enums import WorkloadAction
+from .market import market_key
 
 
 class WorkloadCommand(Record):
@@ -27,7 +28,7 @@ class WorkloadCommand(Record):
 
     @property
     def market(self) -> str:
-        return f"{self.exchange}:{self.symbol}:{self.timeframe}"
+        return market_key(self.exchange, self.symbol, self.timeframe)
 
 
 class Workload(Record):
@@ -46,7 +47,7 @@ class Workload(Record):
 
     @property
     def market(self) -> str:
-        return f"{self.exchange}:{self.symbol}:{self.timeframe}"
+        return market_key(self.exchange, self.symbol, self.timeframe)
 
     @property
     def active(self) -> bool:
