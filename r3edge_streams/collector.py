@@ -141,8 +141,3 @@ class Collector:
     def _advance(self, market: str, open_time: datetime) -> None:
         if market not in self.cursors or open_time > self.cursors[market]:
             self.cursors[market] = open_time
-
-    def forget(self, markets: Iterable[str]) -> None:
-        """Drop the status of markets no longer collected here."""
-        for market in markets:
-            self.status.pop(market, None)
