@@ -12,6 +12,7 @@ from datetime import datetime
 
 from .application import app, settings
 from .collector import Collector
+from .domain.candles import Fetched
 from .exchanges.registry import ExchangeRegistry
 from .marketlog import last_open_times
 from .models import Candle, Workload
@@ -34,7 +35,7 @@ class KafkaCandleSink:
     async def publish(self, candles: list[Candle]) -> None:
         await publish_many("marketdata", candles)
 
-    async def reject(self, rejected: list[tuple[Candle, str]]) -> None:
+    async def reject(self, rejected: list[tuple[Fetched, str]]) -> None:
         letters = [rejected_candle(candle, reason) for candle, reason in rejected]
         await publish_many("deadletters", letters, key="exchange")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Iterable, Protocol
 
-from .domain.candles import next_window, select_new, timeframe_delta
+from .domain.candles import Fetched, next_window, select_new, timeframe_delta
 from .exchanges.base import ExchangeClient, ExchangeError
 from .models import Candle, Workload
 
@@ -35,7 +35,7 @@ class CandleSink(Protocol):
 
     async def publish(self, candles: list[Candle]) -> None: ...
 
-    async def reject(self, rejected: list[tuple[Candle, str]]) -> None: ...
+    async def reject(self, rejected: list[tuple[Fetched, str]]) -> None: ...
 
 
 #: (markets, earliest open time that matters) -> last published open time per market

@@ -16,7 +16,8 @@ from typing import AsyncIterator, TypeVar
 from faust.types import StreamT
 from faust.types.tuples import Message
 
-from .models import Candle, DeadLetter, MalformedMessage, decode_key, parse_bytes
+from .domain.candles import Fetched, InvalidCandle
+from .models import DeadLetter, MalformedMessage, decode_key, parse_bytes
 from .models.base import Record
 from .catalogue import SPECS
 from .topics import publish
@@ -67,8 +68,9 @@ def _text(raw: bytes | None) -> tuple[str | None, str]:
         return base64.b64encode(raw).decode("ascii"), "base64"
 
 
-def rejected_candle(candle: Candle, reason: str) -> DeadLetter:
+def rejected_candle(candle: Fetched, reason: str) -> DeadLetter:
     """The dead letter of an invalid candle an exchange sent (it never reached a topic)."""
+    value = candle.raw if isinstance(candle, InvalidCandle) else candle.dumps().decode()
     return DeadLetter(
         source_topic=f"exchange:{candle.exchange}",
         partition=-1,
@@ -76,5 +78,5 @@ def rejected_candle(candle: Candle, reason: str) -> DeadLetter:
         reason=reason,
         at=candle.open_time,
         key=candle.market,
-        value=candle.dumps().decode(),
+        value=value,
     )

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
 from ..models import Candle
+from ..models.market import market_key
 from .markets import TIMEFRAMES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -41,12 +42,31 @@ def on_grid(moment: datetime, timeframe: str) -> bool:
     return floor_time(moment, timeframe) == moment
 
 
-def close_time(candle: Candle) -> datetime:
+@dataclass(frozen=True)
+class InvalidCandle:
+    """A row an exchange sent that cannot even be a ``Candle`` (NaN, missing value): kept as text."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_time: datetime
+    raw: str
+    reason: str
+
+    @property
+    def market(self) -> str:
+        return market_key(self.exchange, self.symbol, self.timeframe)
+
+
+Fetched = Union[Candle, InvalidCandle]
+
+
+def close_time(candle: Fetched) -> datetime:
     """When ``candle`` closes (the open time of the next one)."""
     return candle.open_time + timeframe_delta(candle.timeframe)
 
 
-def is_closed(candle: Candle, now: datetime) -> bool:
+def is_closed(candle: Fetched, now: datetime) -> bool:
     """True when ``candle`` can no longer change at time ``now``."""
     return close_time(candle) <= now
 
@@ -73,7 +93,7 @@ class Selection:
     """The outcome of :func:`select_new`."""
 
     publish: list[Candle] = field(default_factory=list)
-    invalid: list[tuple[Candle, str]] = field(default_factory=list)
+    invalid: list[tuple[Fetched, str]] = field(default_factory=list)
     duplicates: int = 0
     forming: int = 0
 
@@ -82,27 +102,30 @@ class Selection:
         return self.publish[-1].open_time if self.publish else None
 
 
-def select_new(candles: Iterable[Candle], last_open: datetime | None, now: datetime) -> Selection:
+def select_new(candles: Iterable[Fetched], last_open: datetime | None, now: datetime) -> Selection:
     """Closed, valid candles newer than ``last_open``, in order, each open time once.
 
     A second candle with an open time already seen (in this batch or published before) is a
     duplicate and dropped: the first closed version of a candle is the one that counts.
     """
     publish: list[Candle] = []
-    invalid: list[tuple[Candle, str]] = []
+    invalid: list[tuple[Fetched, str]] = []
     seen: set[datetime] = set()
     duplicates = forming = 0
     for candle in sorted(candles, key=lambda c: c.open_time):
         if (last_open is not None and candle.open_time <= last_open) or candle.open_time in seen:
             duplicates += 1
-        elif not is_closed(candle, now):
+            continue
+        if not is_closed(candle, now):
             forming += 1
+            continue
+        seen.add(candle.open_time)
+        if isinstance(candle, InvalidCandle):
+            invalid.append((candle, candle.reason))
         elif (problem := candle_problem(candle)) is not None:
             invalid.append((candle, problem))
-            seen.add(candle.open_time)
         else:
             publish.append(candle)
-            seen.add(candle.open_time)
     return Selection(publish, invalid, duplicates, forming)
 
 

@@ -1,16 +1,16 @@
 """The exchange port: what the engine needs from an exchange, and the errors it may raise.
 
 In: market coordinates (symbol, timeframe) and a fetch window. Out: ``Candle`` records with
-Decimal prices and UTC open times, the exchange's idea of "now", or one of the project's own
-errors. Adapters translate third-party errors into these; callers never see ccxt's.
+Decimal prices and UTC open times (``InvalidCandle`` for rows that cannot be one), the
+exchange's idea of "now", or one of the project's own errors. Adapters translate third-party errors into these; callers never see ccxt's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Sequence
 
-from ..models import Candle
+from ..domain.candles import Fetched
 
 
 class ExchangeError(Exception):
@@ -57,8 +57,11 @@ class ExchangeClient(Protocol):
         """The current time as this source sees it (wall clock live, replay clock in replays)."""
         ...
 
-    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
-        """Up to ``limit`` candles opening at or after ``since``, possibly including the forming one."""
+    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> Sequence[Fetched]:
+        """Up to ``limit`` candles opening at or after ``since``, possibly including the forming one.
+
+        A row that cannot be a ``Candle`` (NaN, missing value) comes back as ``InvalidCandle``.
+        """
         ...
 
     async def close(self) -> None:

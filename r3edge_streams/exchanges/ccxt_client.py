@@ -14,11 +14,12 @@ import logging
 import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
 
+from ..domain.candles import Fetched, InvalidCandle
 from ..models import Candle
 from .base import (
     BadExchangeResponse,
@@ -98,7 +99,7 @@ class CcxtExchange:
         server = datetime.fromtimestamp(server_ms / 1000, tz=timezone.utc)
         return server - (before + (after - before) / 2)
 
-    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
+    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> Sequence[Fetched]:
         if not self._markets_loaded:
             await self._call(self._ccxt.load_markets)
             self._markets_loaded = True
@@ -162,16 +163,25 @@ def _rehost(urls: Any, base: str) -> Any:
     return urls
 
 
-def _candle(exchange: str, symbol: str, timeframe: str, row: list[Any]) -> Candle:
-    open_ms, *values = row[:6]
-    opening, high, low, close, volume = (_decimal(value) for value in values)
-    return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe,
-                  open_time=datetime.fromtimestamp(int(open_ms) / 1000, tz=timezone.utc),
-                  open=opening, high=high, low=low, close=close, volume=volume)
+def _candle(exchange: str, symbol: str, timeframe: str, row: list[Any]) -> Fetched:
+    """A Candle, or an InvalidCandle when a value is missing or not a finite number."""
+    try:
+        open_time = datetime.fromtimestamp(int(row[0]) / 1000, tz=timezone.utc)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        raise BadExchangeResponse(f"candle row without an open time: {row!r}") from None
+    try:
+        opening, high, low, close, volume = (_decimal(value) for value in row[1:6])
+        return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time=open_time,
+                      open=opening, high=high, low=low, close=close, volume=volume)
+    except ValueError as exc:
+        return InvalidCandle(exchange, symbol, timeframe, open_time, repr(row[:6]), str(exc))
 
 
 def _decimal(value: Any) -> Decimal:
     """ccxt hands numbers as floats: their shortest repr is the exchange's decimal string."""
-    if value is None:
-        raise BadExchangeResponse("candle with a missing value")
-    return Decimal(str(value))
+    if value is None or isinstance(value, bool):
+        raise ValueError(f"not a number: {value!r}")
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Mapping, Sequence
 
-from ..domain.candles import close_time, floor_time, resample, timeframe_delta
+from ..domain.candles import Fetched, close_time, floor_time, resample, timeframe_delta
 from ..models import Candle
 from .base import UnknownMarket
 
@@ -81,7 +81,7 @@ class ReplayExchange:
     async def close(self) -> None:
         """Nothing to release: the history is in memory."""
 
-    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> list[Candle]:
+    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> Sequence[Fetched]:
         rows = self._candles.get(symbol)
         if rows is None:
             raise UnknownMarket(f"{self._exchange_id} replay has no {symbol}")

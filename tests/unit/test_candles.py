@@ -149,3 +149,19 @@ def test_resampling_matches_an_independent_bucketing_and_skips_gaps(timeframe: s
     for c in got:
         assert [c.open, c.high, c.low, c.close, c.volume] == expected[int(c.open_time.timestamp() * 1000)]
     assert sum(c.volume for c in got) == sum(c.volume for c in CANDLES)
+
+
+def test_rows_that_cannot_be_candles_are_dead_letter_material_not_crashes() -> None:
+    from r3edge_streams.domain.candles import InvalidCandle
+    from r3edge_streams.exchanges.ccxt_client import _candle
+
+    open_ms = int(CANDLES[3].open_time.timestamp() * 1000)
+    nan_row = _candle("binance", "UNITTEST/BTC", "1m", [open_ms, 0.0016, float("nan"), 0.0015, 0.0016, 3.0])
+    missing = _candle("binance", "UNITTEST/BTC", "1m", [open_ms + 60_000, 0.0016, 0.0017, 0.0015, None, 3.0])
+    assert isinstance(nan_row, InvalidCandle) and "not a finite number" in nan_row.reason
+    assert isinstance(missing, InvalidCandle) and "not a number: None" in missing.reason
+    good = _candle("binance", "UNITTEST/BTC", "1m", [open_ms + 120_000, 0.00162008, 0.00162008, 0.00161, 0.00161, 1.5])
+    assert isinstance(good, Candle) and str(good.open) == "0.00162008"
+    selection = select_new([good, nan_row, missing], None, at("2030-01-01T00:00:00"))
+    assert selection.publish == [good]
+    assert [c for c, _ in selection.invalid] == [nan_row, missing]
