@@ -80,12 +80,27 @@ class Collector:
             self.cursors.clear()
             self._recovered.clear()
 
-    async def recover(self, workloads: Iterable[Workload], scan: CursorScan, now: datetime) -> None:
-        """Read back the cursors of markets this worker has not read since it gained them."""
-        todo = [w for w in workloads if w.market not in self._recovered]
-        if not todo:
+    async def recover(self, workloads: Iterable[Workload], scan: CursorScan) -> None:
+        """Read back the cursors of markets this worker has not read since it gained them.
+
+        The scan starts where the oldest candle the collector could fetch again would lie:
+        ``lookback`` candles before the exchange's now (for a replay, its own past).
+        """
+        todo: list[Workload] = []
+        since: datetime | None = None
+        for workload in workloads:
+            if workload.market in self._recovered:
+                continue
+            try:
+                now = await self.exchanges(workload.exchange).now()
+            except ExchangeError as exc:
+                self.status.setdefault(workload.market, MarketStatus(workload.market)).error = str(exc)
+                continue
+            start = now - timeframe_delta(workload.timeframe) * (self.lookback + 2)
+            since = start if since is None else min(since, start)
+            todo.append(workload)
+        if not todo or since is None:
             return
-        since = min(now - timeframe_delta(w.timeframe) * (self.lookback + 2) for w in todo)
         found = await scan([w.market for w in todo], since)
         log.info("collector resumes %d markets: %s", len(todo),
                  ", ".join(f"{w.market} after {found.get(w.market, 'nothing')}" for w in todo))

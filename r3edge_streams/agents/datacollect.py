@@ -9,7 +9,7 @@ The fan-out agent consumes ``marketdata`` (co-partitioned with ``workloads``) an
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import logging
 from typing import Any, cast
 
 from faust.types import StreamT
@@ -24,6 +24,7 @@ from ..streams import accepted
 from ..tables.workloads import workloads
 from ..topics import marketdata, publish_many, workloadcommands
 
+log = logging.getLogger(__name__)
 
 
 @app.agent(workloadcommands, name="workloads")
@@ -51,9 +52,12 @@ async def collect_timer() -> None:
     """Bring the markets of this worker's partitions up to date."""
     if app.rebalancing or not cast(Any, app.tables).recovery.completed.is_set():
         return
-    owned = owned_workloads()
-    await collector.recover(owned, scan_cursors, datetime.now(timezone.utc))
-    await collector.collect(owned)
+    try:
+        owned = owned_workloads()
+        await collector.recover(owned, scan_cursors)
+        await collector.collect(owned)
+    except Exception:  # noqa: BLE001 - a failed round must not stop the timer; the next one retries
+        log.exception("collector round failed")
 
 
 @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types the receiver too narrowly

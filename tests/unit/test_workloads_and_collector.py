@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from r3edge_streams.collector import Collector
@@ -82,12 +82,19 @@ async def test_collector_publishes_everything_once_and_resumes_after_the_recover
     sink = MemorySink()
     collector = Collector(exchanges=lambda _: exchange, sink=sink, lookback=20_000)
 
+    scans: list[tuple[list[str], datetime]] = []
+
     async def nothing_published(markets: list[str], since: datetime) -> dict[str, datetime]:
+        scans.append((markets, since))
         return {}
 
     await collector.collect([workload])
     assert sink.candles == [], "nothing before the cursor was read back"
-    await collector.recover([workload], nothing_published, T0)
+    await collector.recover([workload], nothing_published)
+    history_end = datetime(2017, 11, 14, 23, 0, tzinfo=timezone.utc)  # the replay's "now"
+    assert scans == [(["replay:UNITTEST/BTC:1m"], history_end - timedelta(minutes=20_002))]
+    await collector.recover([workload], nothing_published)
+    assert len(scans) == 1, "a market is read back once per partition assignment"
     for _ in range(20):
         await collector.collect([workload])
     assert sink.candles == replay_candles()
@@ -100,7 +107,7 @@ async def test_collector_publishes_everything_once_and_resumes_after_the_recover
     async def published_up_to_cut(markets: list[str], since: datetime) -> dict[str, datetime]:
         return {markets[0]: cut}
 
-    await collector.recover([workload], published_up_to_cut, T0)
+    await collector.recover([workload], published_up_to_cut)
     for _ in range(20):
         await collector.collect([workload])
     assert resumed.candles == replay_candles()[5001:]
