@@ -7,6 +7,7 @@ collector's status (last published open time, lag, counts, last error). Filters:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from faust import web
@@ -61,9 +62,14 @@ def _describe(market: str, workload: Workload) -> dict[str, Any]:
         "active": workload.active,
         "sessions": workload.sessions,
         "worker": me(),
-        "last_open_time": status.last_open.isoformat() if status and status.last_open else None,
+        "last_open_time": _iso(status.last_open) if status and status.last_open else None,
         "lag_seconds": lag.total_seconds() if lag is not None else None,
         "published": status.published if status else 0,
         "rejected": status.rejected if status else 0,
         "error": status.error if status else None,
     }
+
+
+def _iso(moment: datetime) -> str:
+    """UTC time as the messages write it (``...Z``)."""
+    return moment.isoformat().replace("+00:00", "Z")
