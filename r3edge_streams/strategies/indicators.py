@@ -122,7 +122,7 @@ def macd(values: Sequence[Decimal], fast: int = 12, slow: int = 26, signal: int 
     defined = [v for v in line if v is not None]
     signal_part = _ema_from(defined, signal, 0)
     offset = len(line) - len(defined)
-    signal_line: Series = [None] * offset + signal_part
+    signal_line: Series = [*([None] * offset), *signal_part]
     histogram: Series = [m - s if m is not None and s is not None else None for m, s in zip(line, signal_line)]
     signal_line = [s if h is not None else None for s, h in zip(signal_line, histogram)]
     line = [m if h is not None else None for m, h in zip(line, histogram)]
