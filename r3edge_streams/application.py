@@ -10,7 +10,10 @@ from __future__ import annotations
 import faust
 
 from .config import Settings, TradingMode, load_settings
-from .domain.sessions import allowed_modes
+from .domain.sessions import FieldError, allowed_modes
+from .models import SessionSpec
+from .strategies.base import StrategyError
+from .strategies.registry import create as create_strategy
 from .provisioning import bootstrap_servers, catalogue_plans, ensure_topics
 
 
@@ -53,3 +56,13 @@ app = R3edgeApp(
 
 #: Session modes this deployment accepts (live only when R3EDGE_TRADING_MODE=live).
 SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)
+
+
+def check_strategy(spec: SessionSpec) -> FieldError | None:
+    """The strategy of ``spec`` exists (built-in or plug-in) and accepts its parameters."""
+    try:
+        create_strategy(spec.strategy, spec.parameters)
+    except StrategyError as exc:
+        field = "strategy" if str(exc).startswith("unknown strategy") else "parameters"
+        return FieldError(field, str(exc))
+    return None

@@ -12,7 +12,7 @@ import logging
 
 from faust.types import StreamT
 
-from ..application import SESSION_MODES, app
+from ..application import SESSION_MODES, app, check_strategy
 from ..domain.notices import command_rejected
 from ..domain.sessions import Applied, Rejected, apply_command, workload_changes
 from ..models import SessionCommand
@@ -28,7 +28,7 @@ async def session_agent(stream: StreamT[bytes]) -> None:
     """Read a command, decide with the pure core, write the table or report the rejection."""
     async for _, command in accepted(stream, "sessioncommands", SessionCommand):
         before = sessions.get(command.session_id)
-        decision = apply_command(before, command, SESSION_MODES)
+        decision = apply_command(before, command, SESSION_MODES, check_strategy)
         if isinstance(decision, Applied):
             sessions[command.session_id] = decision.state
             await publish_many("workloadcommands", workload_changes(before, decision.state), confirm=False)

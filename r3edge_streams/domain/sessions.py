@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import Callable, Optional, Union
 
 from ..models import (
     CommandKind,
@@ -76,7 +76,12 @@ def create_command_id(session_id: str) -> str:
     return f"create:{session_id}"
 
 
-def spec_errors(spec: SessionSpec, allowed_modes: frozenset[SessionMode]) -> list[FieldError]:
+#: checks a spec's strategy and parameters (the strategy registry, given by the application)
+StrategyCheck = Callable[[SessionSpec], Optional[FieldError]]
+
+
+def spec_errors(spec: SessionSpec, allowed_modes: frozenset[SessionMode],
+                strategy_check: StrategyCheck | None = None) -> list[FieldError]:
     """Every problem of ``spec``; empty when the session may be created in this deployment."""
     checks = [
         ("strategy", None if _STRATEGY_RE.match(spec.strategy) else "must be a strategy name such as 'sma_cross'"),
@@ -87,7 +92,10 @@ def spec_errors(spec: SessionSpec, allowed_modes: frozenset[SessionMode]) -> lis
         ("refresh_seconds", _refresh_error(spec.refresh_seconds)),
         ("parameters", _parameters_error(spec.parameters)),
     ]
-    return [FieldError(field, message) for field, message in checks if message]
+    errors = [FieldError(field, message) for field, message in checks if message]
+    if not errors and strategy_check is not None:
+        errors += [error for error in [strategy_check(spec)] if error is not None]
+    return errors
 
 
 def _mode_error(mode: SessionMode, allowed: frozenset[SessionMode]) -> str | None:
@@ -109,13 +117,14 @@ def _parameters_error(parameters: dict[str, object]) -> str | None:
 
 
 def apply_command(
-    current: SessionState | None, command: SessionCommand, allowed_modes: frozenset[SessionMode]
+    current: SessionState | None, command: SessionCommand, allowed_modes: frozenset[SessionMode],
+    strategy_check: StrategyCheck | None = None,
 ) -> Decision:
     """Decide what ``command`` does to the session whose state is ``current``."""
     if session_id_error(command.session_id):
         return Rejected(f"invalid session id {command.session_id!r}")
     if command.kind is CommandKind.CREATE:
-        return _create(current, command, allowed_modes)
+        return _create(current, command, allowed_modes, strategy_check)
     return _transition(current, command)
 
 
@@ -168,7 +177,8 @@ def workload_changes(before: SessionState | None, after: SessionState) -> list[W
                             at=after.updated_at)]
 
 
-def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode]) -> Decision:
+def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode],
+            strategy_check: StrategyCheck | None) -> Decision:
     spec = command.spec
     if spec is None:
         return Rejected("a create command needs a spec")
@@ -176,7 +186,7 @@ def _create(current: SessionState | None, command: SessionCommand, allowed: froz
         if current.last_command_id == command.command_id and current.spec == spec:
             return Unchanged(current)
         return Rejected(f"session {command.session_id} already exists")
-    errors = spec_errors(spec, allowed)
+    errors = spec_errors(spec, allowed, strategy_check)
     if errors:
         return Rejected("; ".join(f"{error.field}: {error.message}" for error in errors))
     return Applied(

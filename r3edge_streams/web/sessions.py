@@ -14,7 +14,7 @@ from uuid import uuid4
 
 from faust import web
 
-from ..application import SESSION_MODES, app
+from ..application import SESSION_MODES, app, check_strategy
 from ..domain.sessions import create_command_id, session_id_error, spec_errors
 from ..models import CommandKind, MalformedMessage, SessionCommand, SessionSpec, parse_model, to_json
 from ..tables.sessions import sessions
@@ -120,7 +120,7 @@ def _spec(payload: dict[str, Any]) -> SessionSpec:
         spec = parse_model(SessionSpec, payload)
     except MalformedMessage as exc:
         raise HttpError(400, exc.reason, exc.field) from None
-    errors = spec_errors(spec, SESSION_MODES)
+    errors = spec_errors(spec, SESSION_MODES, check_strategy)
     if errors:
         first = errors[0]
         raise HttpError(422, first.message, first.field,

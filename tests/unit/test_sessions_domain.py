@@ -161,3 +161,15 @@ def test_equal_specs_share_one_strategy_instance() -> None:
     assert strategy_instance_id(same) == strategy_instance_id(SPEC)
     assert strategy_instance_id(spec_with(parameters={"fast": 6})) != strategy_instance_id(SPEC)
     assert strategy_instance_id(spec_with(timeframe="1h")) != strategy_instance_id(SPEC)
+
+
+def test_the_strategy_check_is_applied_after_the_field_checks() -> None:
+    from r3edge_streams.domain.sessions import FieldError
+
+    def refuse(spec: SessionSpec) -> FieldError:
+        return FieldError("strategy", f"unknown strategy {spec.strategy!r}")
+
+    assert spec_errors(SPEC, PAPER_ONLY, refuse) == [FieldError("strategy", "unknown strategy 'sma_cross'")]
+    assert [e.field for e in spec_errors(spec_with(symbol="x"), PAPER_ONLY, refuse)] == ["symbol"]
+    decision = apply_command(None, create(), PAPER_ONLY, refuse)
+    assert decision == Rejected("strategy: unknown strategy 'sma_cross'")
