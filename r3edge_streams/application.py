@@ -11,6 +11,7 @@ import faust
 
 from .config import Settings, TradingMode, load_settings
 from .domain.sessions import FieldError, allowed_modes
+from .exchanges.registry import is_known_exchange
 from .models import SessionSpec
 from .strategies.base import StrategyError
 from .strategies.registry import create as create_strategy
@@ -59,7 +60,9 @@ SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)
 
 
 def check_strategy(spec: SessionSpec) -> FieldError | None:
-    """The strategy of ``spec`` exists (built-in or plug-in) and accepts its parameters."""
+    """The exchange of ``spec`` is known, and its strategy exists and accepts its parameters."""
+    if not is_known_exchange(spec.exchange):
+        return FieldError("exchange", f"unknown exchange {spec.exchange!r}: not a ccxt exchange id nor 'replay'")
     try:
         create_strategy(spec.strategy, spec.parameters)
     except StrategyError as exc:

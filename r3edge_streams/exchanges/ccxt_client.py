@@ -34,6 +34,9 @@ from .base import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: every exchange id ccxt supports
+ccxt_exchanges: frozenset[str] = frozenset(ccxt_async.exchanges)
+
 #: ccxt options that keep market loading to spot markets on exchanges that load several kinds.
 SPOT_ONLY_OPTIONS: dict[str, Any] = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
                                      "fetchMargins": False}
@@ -55,7 +58,7 @@ class CcxtExchange:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
-        if exchange_id not in ccxt_async.exchanges:
+        if exchange_id not in ccxt_exchanges:
             raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
         config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms,
                                   "options": {**SPOT_ONLY_OPTIONS, **(options or {})}}

@@ -17,12 +17,17 @@ from ..domain.candles import timeframe_delta
 from ..domain.markets import TIMEFRAMES
 from ..models import Candle
 from .base import ExchangeClient, UnknownMarket
-from .ccxt_client import CcxtExchange
+from .ccxt_client import CcxtExchange, ccxt_exchanges
 from .ohlcv_files import load_ohlcv
 from .replay import ReplayExchange, parse_speed
 
 REPLAY_ID = "replay"
 _FILE_RE = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)-(?P<timeframe>\w+)\.(json|csv)$")
+
+
+def is_known_exchange(exchange_id: str) -> bool:
+    """True for ``replay`` and for every exchange id ccxt supports."""
+    return exchange_id == REPLAY_ID or exchange_id in ccxt_exchanges
 
 
 class ExchangeRegistry:

@@ -188,6 +188,7 @@ async def test_rejected_command_is_notified(workers: Callable[..., Worker], kafk
         ({**SPEC, "mode": "live"}, None, "application/json", 422, "mode"),
         ({**SPEC, "refresh_seconds": 0}, None, "application/json", 422, "refresh_seconds"),
         ({**SPEC, "strategy": "no_such_strategy"}, None, "application/json", 422, "strategy"),
+        ({**SPEC, "exchange": "binanse"}, None, "application/json", 422, "exchange"),
         ({**SPEC, "parameters": {"fast": 50, "slow": 20}}, None, "application/json", 422, "parameters"),
         ({**SPEC, "session_id": "bad id!"}, None, "application/json", 400, "session_id"),
         (SPEC, None, "text/plain", 415, None),
