@@ -23,6 +23,7 @@ from .models import (
     SessionRequest,
     Signal,
     StrategyCandle,
+    StrategyCommand,
     WorkloadCommand,
 )
 from .models.base import Record
@@ -50,8 +51,10 @@ def _field(name: str) -> Callable[[Record], Optional[str]]:
 
 
 CATALOGUE: tuple[TopicSpec, ...] = (
+    TopicSpec("strategycommands", "strategyId", StrategyCommand, "SessionManager (session start/stop)",
+              "StrategyExecutor (activation agent)", key_of=_field("strategy_id")),
     TopicSpec("workloadcommands", "market (exchange:symbol:timeframe)", WorkloadCommand,
-              "SessionManager (session start/stop), operators", "DataCollect (workload agent)",
+              "StrategyExecutor (activation agent), operators", "DataCollect (workload agent)",
               key_of=lambda c: c.market),
     TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect (collector)",
               "DataCollect (fan-out agent), dashboards, backtests",

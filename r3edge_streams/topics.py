@@ -35,6 +35,7 @@ def _declare(spec: TopicSpec) -> faust.TopicT:
 
 
 TOPICS: dict[str, faust.TopicT] = {spec.name: _declare(spec) for spec in CATALOGUE}
+strategycommands = TOPICS["strategycommands"]
 workloadcommands = TOPICS["workloadcommands"]
 marketdata = TOPICS["marketdata"]
 strategiesdata = TOPICS["strategiesdata"]

@@ -1,8 +1,8 @@
 """SessionManager agent: applies session commands to the ``sessions`` table.
 
 Consumes ``sessioncommands`` (key sessionId). Owns (sole writer) the ``sessions`` table.
-Produces ``workloadcommands`` when a session starts or stops being active (acquire/release of
-its market for its strategy instance), ``notifications`` when a command is rejected, and
+Produces ``strategycommands`` when a session starts or stops being active (follow/unfollow of
+its strategy instance), ``notifications`` when a command is rejected, and
 ``deadletters`` for malformed ones.
 """
 
@@ -14,7 +14,7 @@ from faust.types import StreamT
 
 from ..application import SESSION_MODES, app, check_strategy
 from ..domain.notices import command_rejected
-from ..domain.sessions import Applied, Rejected, apply_command, workload_changes
+from ..domain.sessions import Applied, Rejected, apply_command, strategy_changes
 from ..models import SessionCommand
 from ..streams import accepted
 from ..tables.sessions import sessions
@@ -31,7 +31,7 @@ async def session_agent(stream: StreamT[bytes]) -> None:
         decision = apply_command(before, command, SESSION_MODES, check_strategy)
         if isinstance(decision, Applied):
             sessions[command.session_id] = decision.state
-            await publish_many("workloadcommands", workload_changes(before, decision.state), confirm=False)
+            await publish_many("strategycommands", strategy_changes(before, decision.state), confirm=False)
         elif isinstance(decision, Rejected):
             log.info("session command %s rejected: %s", command.command_id, decision.reason)
             await publish("notifications", command_rejected(command, decision.reason))

@@ -2,7 +2,7 @@
 
 In: a ``SessionSpec`` or a ``SessionCommand`` and the current ``SessionState`` (or None).
 Out: field errors, or a decision: ``Applied`` (new state), ``Unchanged`` (a repeat), ``Rejected``;
-and the workload commands a transition implies (a session entering or leaving ``active``).
+and the strategy commands a transition implies (a session entering or leaving ``active``).
 Time comes from the command (``issued_at``), never from a clock.
 """
 
@@ -21,8 +21,8 @@ from ..models import (
     SessionSpec,
     SessionState,
     SessionStatus,
-    WorkloadAction,
-    WorkloadCommand,
+    StrategyAction,
+    StrategyCommand,
 )
 from .markets import exchange_error, symbol_error, timeframe_error
 
@@ -163,18 +163,18 @@ def strategy_instance_id(spec: SessionSpec) -> str:
     return f"{spec.strategy}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
-def workload_changes(before: SessionState | None, after: SessionState) -> list[WorkloadCommand]:
-    """What a transition asks of data collection: acquire on entering active, release on leaving."""
+def strategy_changes(before: SessionState | None, after: SessionState) -> list[StrategyCommand]:
+    """What a transition asks of the strategy instance: follow on entering active, unfollow on leaving."""
     was_active = before is not None and before.status is SessionStatus.ACTIVE
     is_active = after.status is SessionStatus.ACTIVE
     if was_active == is_active:
         return []
-    action = WorkloadAction.ACQUIRE if is_active else WorkloadAction.RELEASE
+    action = StrategyAction.FOLLOW if is_active else StrategyAction.UNFOLLOW
     spec = after.spec
-    return [WorkloadCommand(command_id=f"{action.value}:{after.session_id}:v{after.version}", action=action,
-                            exchange=spec.exchange, symbol=spec.symbol, timeframe=spec.timeframe,
+    return [StrategyCommand(command_id=f"{action.value}:{after.session_id}:v{after.version}", action=action,
                             strategy_id=strategy_instance_id(spec), session_id=after.session_id,
-                            at=after.updated_at)]
+                            strategy=spec.strategy, parameters=spec.parameters, exchange=spec.exchange,
+                            symbol=spec.symbol, timeframe=spec.timeframe, at=after.updated_at)]
 
 
 def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode],

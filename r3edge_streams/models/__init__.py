@@ -14,6 +14,7 @@ from .enums import (
     SessionMode,
     SessionStatus,
     Severity,
+    StrategyAction,
     WorkloadAction,
 )
 from .market import Candle, StrategyCandle
@@ -22,9 +23,11 @@ from .orders import ExecutionReport, Order, RawOrder
 from .positions import Position
 from .sessions import SessionCommand, SessionRequest, SessionSpec, SessionState
 from .signals import Signal
+from .strategies import ActiveStrategy, StrategyCommand
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
+    "ActiveStrategy",
     "Candle",
     "CommandKind",
     "DeadLetter",
@@ -47,7 +50,9 @@ __all__ = [
     "SessionStatus",
     "Severity",
     "Signal",
+    "StrategyAction",
     "StrategyCandle",
+    "StrategyCommand",
     "Workload",
     "WorkloadAction",
     "WorkloadCommand",

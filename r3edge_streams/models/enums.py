@@ -81,3 +81,10 @@ class WorkloadAction(StrEnum):
 
     ACQUIRE = "acquire"
     RELEASE = "release"
+
+
+class StrategyAction(StrEnum):
+    """A session starts or stops following a strategy instance."""
+
+    FOLLOW = "follow"
+    UNFOLLOW = "unfollow"

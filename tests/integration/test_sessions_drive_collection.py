@@ -53,6 +53,10 @@ async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
 
     item = await asyncio.to_thread(wait_for, all_three_collected, 60)
     assert item["market"] == "replay:UNITTEST/BTC:1m" and len(item["holders"]) == 2
+    instances = request("GET", f"{worker.url}/strategies").body["items"]
+    assert sorted(i["sessions"] for i in instances) == [["s-a", "s-b"], ["s-c"]]
+    assert {i["market"] for i in instances} == {"replay:UNITTEST/BTC:1m"} and all(i["active"] for i in instances)
+    assert sorted(item["holders"]) == sorted(i["strategy_id"] for i in instances)
 
     for session_id in ids[:2]:
         post(worker, f"/sessions/{session_id}/stop")
@@ -62,6 +66,7 @@ async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
 
     post(worker, "/sessions/s-c/stop")
     await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("active") is False, 30)
+    assert request("GET", f"{worker.url}/strategies?active=true").body["items"] == []
     assert [status_of(worker, s) for s in ids] == ["stopped"] * 3
     stopped_at = len(await values(kafka, f"{topic_prefix}.marketdata"))
     await asyncio.sleep(3)  # ten rounds of the collector: none may publish now

@@ -16,7 +16,7 @@ from r3edge_streams.domain.sessions import (
     session_id_error,
     spec_errors,
     strategy_instance_id,
-    workload_changes,
+    strategy_changes,
 )
 from r3edge_streams.models import (
     CommandKind,
@@ -25,7 +25,7 @@ from r3edge_streams.models import (
     SessionSpec,
     SessionState,
     SessionStatus,
-    WorkloadAction,
+    StrategyAction,
 )
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
@@ -123,33 +123,34 @@ def created() -> SessionState:
     return decision.state
 
 
-def test_start_makes_a_created_session_active_and_acquires_its_market() -> None:
+def test_start_makes_a_created_session_active_and_follows_its_strategy_instance() -> None:
     before = created()
     decision = apply_command(before, command_of(CommandKind.START), PAPER_ONLY)
     assert isinstance(decision, Applied)
     after = decision.state
     assert (after.status, after.version, after.updated_at, after.created_at) == (
         SessionStatus.ACTIVE, 2, T0.replace(minute=1), before.created_at)
-    [change] = workload_changes(before, after)
-    assert (change.action, change.market, change.session_id) == (
-        WorkloadAction.ACQUIRE, "kucoin:ETH/BTC:15m", "s1")
-    assert change.strategy_id == strategy_instance_id(SPEC)
+    [change] = strategy_changes(before, after)
+    assert (change.action, change.session_id, change.strategy_id) == (
+        StrategyAction.FOLLOW, "s1", strategy_instance_id(SPEC))
+    assert (change.strategy, change.parameters, change.exchange, change.symbol, change.timeframe) == (
+        "sma_cross", {"fast": 5}, "kucoin", "ETH/BTC", "15m")
 
 
-def test_stop_releases_the_market_and_repeats_change_nothing() -> None:
+def test_stop_unfollows_and_repeats_change_nothing() -> None:
     started = apply_command(created(), command_of(CommandKind.START), PAPER_ONLY)
     assert isinstance(started, Applied)
     assert apply_command(started.state, command_of(CommandKind.START, n=2), PAPER_ONLY) == Unchanged(started.state)
     stopped = apply_command(started.state, command_of(CommandKind.STOP, n=3), PAPER_ONLY)
     assert isinstance(stopped, Applied) and stopped.state.status is SessionStatus.STOPPED
-    assert [c.action for c in workload_changes(started.state, stopped.state)] == [WorkloadAction.RELEASE]
+    assert [c.action for c in strategy_changes(started.state, stopped.state)] == [StrategyAction.UNFOLLOW]
     assert apply_command(stopped.state, command_of(CommandKind.STOP, n=4), PAPER_ONLY) == Unchanged(stopped.state)
 
 
 def test_refused_transitions_say_why() -> None:
     stopped = apply_command(created(), command_of(CommandKind.STOP), PAPER_ONLY)
     assert isinstance(stopped, Applied)
-    assert workload_changes(created(), stopped.state) == []  # never active: nothing to release
+    assert strategy_changes(created(), stopped.state) == []  # never active: nothing to unfollow
     assert apply_command(stopped.state, command_of(CommandKind.START, n=2), PAPER_ONLY) == Rejected(
         "cannot start a session that is stopped")
     assert apply_command(None, command_of(CommandKind.START), PAPER_ONLY) == Rejected("no session s1")

@@ -1,0 +1,52 @@
+"""Strategy activation messages: which sessions follow which strategy instance.
+
+In: session transitions (a session becoming active or leaving active). Out: ``StrategyCommand``
+on ``strategycommands`` (key strategyId) and ``ActiveStrategy`` in the ``active_strategies``
+table (key strategyId): the instance (name, parameters, market) and its sessions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .base import Record
+from .enums import StrategyAction
+from .market import market_key
+
+
+class StrategyCommand(Record):
+    """Session ``session_id`` starts or stops following instance ``strategy_id``."""
+
+    command_id: str
+    action: StrategyAction
+    strategy_id: str
+    session_id: str
+    strategy: str
+    parameters: dict[str, Any]
+    exchange: str
+    symbol: str
+    timeframe: str
+    at: datetime
+
+
+class ActiveStrategy(Record):
+    """A strategy instance and the sessions that follow it (active while there is one)."""
+
+    strategy_id: str
+    strategy: str
+    parameters: dict[str, Any]
+    exchange: str
+    symbol: str
+    timeframe: str
+    sessions: list[str]
+    version: int
+    updated_at: datetime
+
+    @property
+    def market(self) -> str:
+        return market_key(self.exchange, self.symbol, self.timeframe)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sessions)
