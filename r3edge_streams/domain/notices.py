@@ -6,7 +6,9 @@ that event, so a redelivered event yields the same notification (idempotent down
 
 from __future__ import annotations
 
-from ..models import Notification, SessionCommand, Severity
+from datetime import datetime
+
+from ..models import ActiveStrategy, Notification, SessionCommand, Severity
 
 
 def command_rejected(command: SessionCommand, reason: str) -> Notification:
@@ -19,4 +21,16 @@ def command_rejected(command: SessionCommand, reason: str) -> Notification:
         body=reason,
         at=command.issued_at,
         session_id=command.session_id,
+    )
+
+
+def strategy_failed(instance: ActiveStrategy, error: str, at: datetime) -> Notification:
+    """Tell the followers of ``instance`` that its strategy failed and stopped deciding."""
+    return Notification(
+        notification_id=f"failed:{instance.strategy_id}",
+        severity=Severity.CRITICAL,
+        category="strategy.failed",
+        title=f"strategy {instance.strategy} failed on {instance.market}",
+        body=f"{error}; sessions following it: {', '.join(instance.sessions)}",
+        at=at,
     )

@@ -23,7 +23,7 @@ from .orders import ExecutionReport, Order, RawOrder
 from .positions import Position
 from .sessions import SessionCommand, SessionRequest, SessionSpec, SessionState
 from .signals import Signal
-from .strategies import ActiveStrategy, StrategyCommand
+from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "StrategyAction",
     "StrategyCandle",
     "StrategyCommand",
+    "StrategyWindow",
     "Workload",
     "WorkloadAction",
     "WorkloadCommand",

@@ -122,7 +122,9 @@ def _convert(typ: Any, value: Any, path: str) -> Any:
     if origin in (dict, Mapping):
         return _expect(value, dict, "a JSON object", path)
     if origin is list:
-        return _expect(value, list, "a JSON array", path)
+        items = _expect(value, list, "a JSON array", path)
+        (item_type,) = typing.get_args(typ) or (Any,)
+        return [_convert(item_type, item, f"{path}[{i}]") for i, item in enumerate(items)]
     converter = _SCALARS.get(typ)
     if converter is not None:
         return converter(value, path)

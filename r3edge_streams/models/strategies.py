@@ -2,17 +2,18 @@
 
 In: session transitions (a session becoming active or leaving active). Out: ``StrategyCommand``
 on ``strategycommands`` (key strategyId) and ``ActiveStrategy`` in the ``active_strategies``
-table (key strategyId): the instance (name, parameters, market) and its sessions.
+table (key strategyId): the instance (name, parameters, market) and its sessions; and
+``StrategyWindow`` in the ``strategy_windows`` table: the candles an instance decides on.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Optional
 
 from .base import Record
 from .enums import StrategyAction
-from .market import market_key
+from .market import Candle, market_key
 
 
 class StrategyCommand(Record):
@@ -50,3 +51,15 @@ class ActiveStrategy(Record):
     @property
     def active(self) -> bool:
         return bool(self.sessions)
+
+
+class StrategyWindow(Record):
+    """The newest closed candles an instance has seen (at most its warm-up), or why it failed."""
+
+    strategy_id: str
+    candles: list[Candle]
+    failed: Optional[str] = None
+
+    @property
+    def last_open(self) -> Optional[datetime]:
+        return self.candles[-1].open_time if self.candles else None

@@ -171,3 +171,15 @@ def test_invariants_hold_when_records_are_built_in_code() -> None:
         Candle(**{**CANDLE.asdict(), "open_time": datetime(2017, 11, 4)})
     with pytest.raises(ValueError, match="confidence"):
         Signal(**{**SIGNAL.asdict(), "confidence": Decimal("1.5")})
+
+
+def test_list_items_are_checked_strictly_too() -> None:
+    from r3edge_streams.models import StrategyWindow
+
+    window = StrategyWindow(strategy_id="st", candles=[CANDLE, CANDLE])
+    assert parse_bytes(StrategyWindow, window.dumps()) == window
+    payload = json.loads(window.dumps())
+    payload["candles"][1]["colour"] = "red"
+    with pytest.raises(MalformedMessage) as caught:
+        parse_model(StrategyWindow, payload)
+    assert caught.value.field == "candles[1].colour"

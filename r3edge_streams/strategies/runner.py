@@ -1,0 +1,60 @@
+"""One strategy step (pure): a closed candle in, the instance's window and signal out.
+
+In: the instance (``ActiveStrategy``), its window (``StrategyWindow`` or None), a closed candle
+and the strategy object. Out: ``Step``: the new window (None: the candle was seen already, a
+redelivery), the signal if the strategy decided, and the session requests that carry it to
+every following session. A strategy that raises or returns something other than a Decision or
+None yields a failed window with the error: the instance stops, the others go on.
+Ids derive from the instance and the candle, so the same candle gives the same messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+from ..domain.candles import close_time
+from ..models import ActiveStrategy, Candle, RequestKind, SessionRequest, Signal, StrategyWindow
+from .base import Decision, Strategy
+
+
+@dataclass(frozen=True)
+class Step:
+    window: StrategyWindow | None
+    signal: Signal | None = None
+    requests: list[SessionRequest] = field(default_factory=list)
+
+
+def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle, strategy: Strategy,
+         history: Sequence[Candle] = ()) -> Step:
+    """Add ``candle`` to the window (after ``history`` when the window is new) and evaluate once."""
+    if window is not None and window.last_open is not None and candle.open_time <= window.last_open:
+        return Step(None)  # seen already: no second signal for the same candle
+    earlier = list(window.candles) if window is not None else [c for c in history if c.open_time < candle.open_time]
+    candles = [*earlier, candle][-max(strategy.warmup, 1):]
+    try:
+        decision = strategy.evaluate(candles)
+        if decision is not None and not isinstance(decision, Decision):
+            raise TypeError(f"evaluate returned {decision!r}, not a Decision or None")
+    except Exception as exc:  # noqa: BLE001 - a plug-in's failure is isolated, not propagated
+        failed = StrategyWindow(strategy_id=instance.strategy_id, candles=candles,
+                                failed=f"{type(exc).__name__}: {exc}"[:500])
+        return Step(failed)
+    new_window = StrategyWindow(strategy_id=instance.strategy_id, candles=candles)
+    if decision is None:
+        return Step(new_window)
+    signal = Signal(
+        signal_id=f"{instance.strategy_id}:{candle.open_time.isoformat()}",
+        strategy_id=instance.strategy_id, strategy=instance.strategy, exchange=candle.exchange,
+        symbol=candle.symbol, timeframe=candle.timeframe, candle_time=candle.open_time,
+        direction=decision.direction, confidence=decision.confidence, price=candle.close,
+    )
+    return Step(new_window, signal, session_requests(signal, instance.sessions, close_time(candle)))
+
+
+def session_requests(signal: Signal, sessions: Sequence[str], at: datetime) -> list[SessionRequest]:
+    """The signal for each following session (key sessionId)."""
+    return [SessionRequest(request_id=f"signal:{session}:{signal.signal_id}", session_id=session,
+                           kind=RequestKind.SIGNAL, at=at, signal=signal) for session in sessions]
+
