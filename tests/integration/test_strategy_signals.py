@@ -1,0 +1,115 @@
+"""StrategyExecutor on the real broker: many sessions on three instances of one replayed market
+get exactly their instance's signals, each once; the signals equal an independent computation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import talib
+
+from r3edge_streams.domain.sessions import strategy_instance_id
+from r3edge_streams.localkafka import LocalKafka
+from r3edge_streams.models import SessionMode, SessionSpec
+from tests.integration.test_datacollect_replay import values
+from tests.kit.http import request, wait_for, wait_for_async
+from tests.kit.workers import Worker
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
+COUNT = 3000
+INSTANCES = [("sma_cross", {"fast": 5, "slow": 20}), ("sma_cross", {"fast": 8, "slow": 21}),
+             ("bollinger_breakout", {"period": 20, "width": 2})]
+
+
+def spec(strategy: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"strategy": strategy, "parameters": parameters, "exchange": "replay", "symbol": "UNITTEST/BTC",
+            "timeframe": "1m", "mode": "backtest", "refresh_seconds": 60}
+
+
+def instance_id(strategy: str, parameters: dict[str, Any]) -> str:
+    return strategy_instance_id(SessionSpec(**{**spec(strategy, parameters), "mode": SessionMode.BACKTEST}))
+
+
+def expected_signals(rows: list[list[Any]], strategy: str, parameters: dict[str, Any]) -> dict[str, str]:
+    """open time -> direction, from TA-Lib's indicators over the whole series (not our code)."""
+    closes = np.array([float(r[4]) for r in rows])
+    if strategy == "sma_cross":
+        a, b = talib.SMA(closes, parameters["fast"]), talib.SMA(closes, parameters["slow"])
+        lines = [(a, b, "LONG", "SHORT")]
+    else:
+        upper, middle, lower = talib.BBANDS(closes, parameters["period"], 2.0, 2.0, 0)
+        lines = [(closes, middle, "FLAT", "FLAT"), (closes, upper, "LONG", None), (closes, lower, None, "SHORT")]
+    out: dict[int, str] = {}
+    for a, b, up, down in lines:
+        for i in range(1, len(a)):
+            if np.isnan([a[i - 1], a[i], b[i - 1], b[i]]).any():
+                continue
+            if up and a[i - 1] <= b[i - 1] and a[i] > b[i]:
+                out[i] = up
+            elif down and a[i - 1] >= b[i - 1] and a[i] < b[i]:
+                out[i] = down
+    from datetime import datetime, timezone
+
+    return {datetime.fromtimestamp(int(rows[i][0]) / 1000, tz=timezone.utc).isoformat(): d
+            for i, d in sorted(out.items())}
+
+
+async def test_sessions_get_exactly_their_instance_signals_once(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, tmp_path: Path
+) -> None:
+    rows = json.loads(DATA.read_text())[:COUNT]
+    (tmp_path / "replay").mkdir()
+    (tmp_path / "replay" / "UNITTEST_BTC-1m.json").write_text(json.dumps(rows))
+    worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(tmp_path / "replay"), "R3EDGE_REPLAY_SPEED": "max",
+                                "R3EDGE_COLLECT_INTERVAL": "0.5", "R3EDGE_COLLECT_LOOKBACK": "5000"})
+    await asyncio.to_thread(lambda: worker.start().wait_ready())
+    followers: dict[str, list[str]] = defaultdict(list)
+    for n in range(200):
+        strategy, parameters = INSTANCES[n % 3]
+        session_id = f"s{n:03d}"
+        followers[instance_id(strategy, parameters)].append(session_id)
+        assert request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status == 202
+    await asyncio.to_thread(wait_for, lambda: len(request("GET", f"{worker.url}/sessions").body["items"]) == 200, 60)
+    for n in range(200):
+        assert request("POST", f"{worker.url}/sessions/s{n:03d}/start").status == 202
+
+    async def collected() -> bool:
+        items = request("GET", f"{worker.url}/workloads").body["items"]
+        return bool(items) and items[0]["published"] >= COUNT
+
+    await wait_for_async(collected, 120, interval=1, what="the replay to be published")
+    expected = {instance_id(s, p): expected_signals(rows, s, p) for s, p in INSTANCES}
+
+    async def all_signals() -> list[dict[str, Any]] | None:
+        signals = await values(kafka, f"{topic_prefix}.signals")
+        last = {sid: max(e) for sid, e in expected.items()}
+        seen = {(s["strategy_id"], s["candle_time"].replace("Z", "+00:00")) for s in signals}
+        return signals if all((sid, t) in seen for sid, t in last.items()) else None
+
+    signals = await wait_for_async(all_signals, 120, interval=2, what="each instance's last signal")
+    by_instance: dict[str, dict[str, str]] = defaultdict(dict)
+    for signal in signals:
+        moment = signal["candle_time"].replace("Z", "+00:00")
+        assert moment not in by_instance[signal["strategy_id"]], "one signal per instance and candle"
+        by_instance[signal["strategy_id"]][moment] = signal["direction"]
+    for sid, wanted in expected.items():
+        got = by_instance[sid]
+        first = min(got)  # an instance activated mid-stream starts deciding from its first candle
+        assert got == {t: d for t, d in wanted.items() if t >= first}, sid
+        assert len(got) > 20
+
+    requests = [r for r in await values(kafka, f"{topic_prefix}.sessionsrequest") if r["kind"] == "signal"]
+    assert len({r["request_id"] for r in requests}) == len(requests), "each session gets each signal once"
+    per_session: dict[str, list[str]] = defaultdict(list)
+    for r in requests:
+        per_session[r["session_id"]].append(r["signal"]["signal_id"])
+    for sid, sessions in followers.items():
+        instance_signals = [f"{sid}:{t}" for t in sorted(by_instance[sid])]
+        for session in sessions:
+            got = per_session[session]
+            assert got == instance_signals[len(instance_signals) - len(got):], session  # a suffix, in order
+            assert len(got) > 0
