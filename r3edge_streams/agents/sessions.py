@@ -30,8 +30,10 @@ async def session_agent(stream: StreamT[bytes]) -> None:
         before = sessions.get(command.session_id)
         decision = apply_command(before, command, SESSION_MODES, check_strategy)
         if isinstance(decision, Applied):
+            # effects first, confirmed, then the table: a crash in between repeats the effects
+            # (idempotent downstream) instead of recording a change whose effects were lost
+            await publish_many("strategycommands", strategy_changes(before, decision.state))
             sessions[command.session_id] = decision.state
-            await publish_many("strategycommands", strategy_changes(before, decision.state), confirm=False)
         elif isinstance(decision, Rejected):
             log.info("session command %s rejected: %s", command.command_id, decision.reason)
             await publish("notifications", command_rejected(command, decision.reason))

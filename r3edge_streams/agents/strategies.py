@@ -43,8 +43,8 @@ async def activation_agent(stream: StreamT[bytes]) -> None:
         outcome = apply_strategy_command(active_strategies.get(command.strategy_id), command)
         if outcome is not None:
             instance, workload_commands = outcome
+            await publish_many("workloadcommands", workload_commands)  # confirmed before the table write
             active_strategies[command.strategy_id] = instance
-            await publish_many("workloadcommands", workload_commands, confirm=False)
 
 
 @app.agent(strategiesdata, name="strategies")
@@ -62,13 +62,15 @@ async def strategy_agent(stream: StreamT[bytes]) -> None:
         result = step(instance, window, message.candle, strategy, history)
         if result.window is None:
             continue
-        strategy_windows[message.strategy_id] = result.window
         if result.window.failed:
             log.warning("strategy %s failed: %s", message.strategy_id, result.window.failed)
             await publish("notifications", strategy_failed(instance, result.window.failed, close_time(message.candle)))
         elif result.signal is not None:
-            await publish_many("signals", [result.signal], confirm=False)
-            await publish_many("sessionsrequest", result.requests, confirm=False)
+            # confirmed before the window records the candle: a crash in between repeats the
+            # signal (same ids, droppable) rather than losing it
+            await publish_many("signals", [result.signal])
+            await publish_many("sessionsrequest", result.requests)
+        strategy_windows[message.strategy_id] = result.window
 
 
 def _strategy(instance: ActiveStrategy) -> Strategy | None:

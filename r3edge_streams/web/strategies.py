@@ -1,4 +1,4 @@
-"""Strategy views: every strategy instance, its market and the sessions that follow it.
+"""Strategy views: every strategy instance, its market, its followers, last candle and failure.
 
 ``GET /strategies`` gathers the ``active_strategies`` table from its owners; ``?active=true``
 keeps the instances that have sessions. Reads only.
@@ -13,6 +13,7 @@ from faust import web
 from ..application import app
 from ..models import ActiveStrategy, to_json
 from ..tables.active_strategies import active_strategies
+from ..tables.strategy_windows import strategy_windows
 from .cluster import gather, owned_here
 from .responses import HttpError, json_errors
 
@@ -43,4 +44,7 @@ def _local() -> list[dict[str, Any]]:
 
 
 def _describe(instance: ActiveStrategy) -> dict[str, Any]:
-    return {**to_json(instance), "market": instance.market, "active": instance.active}
+    window = strategy_windows.get(instance.strategy_id)  # same key, same partition: local
+    return {**to_json(instance), "market": instance.market, "active": instance.active,
+            "failed": window.failed if window else None,
+            "last_candle": to_json(window.candles[-1])["open_time"] if window and window.candles else None}
