@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Iterable, Sequence, Union
 
 from ..models import Candle
-from ..models.market import market_key
+from ..models.market import OnMarket
 from .markets import TIMEFRAMES
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -43,7 +43,7 @@ def on_grid(moment: datetime, timeframe: str) -> bool:
 
 
 @dataclass(frozen=True)
-class InvalidCandle:
+class InvalidCandle(OnMarket):
     """A row an exchange sent that cannot even be a ``Candle`` (NaN, missing value): kept as text."""
 
     exchange: str
@@ -52,10 +52,6 @@ class InvalidCandle:
     open_time: datetime
     raw: str
     reason: str
-
-    @property
-    def market(self) -> str:
-        return market_key(self.exchange, self.symbol, self.timeframe)
 
 
 Fetched = Union[Candle, InvalidCandle]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .base import Record
 
@@ -17,7 +18,25 @@ def market_key(exchange: str, symbol: str, timeframe: str) -> str:
     return f"{exchange}:{symbol}:{timeframe}"
 
 
-class Candle(Record):
+class OnMarket:
+    """Mixin for records about one market: ``market`` from their exchange, symbol, timeframe.
+
+    It declares no fields (Faust would take annotations here for record fields): the record
+    that mixes it in declares them.
+    """
+
+    if TYPE_CHECKING:
+        exchange: str
+        symbol: str
+        timeframe: str
+
+    @property
+    def market(self) -> str:
+        """The market key: ``exchange:symbol:timeframe``."""
+        return market_key(self.exchange, self.symbol, self.timeframe)
+
+
+class Candle(OnMarket, Record):
     """One closed candle of a market (exchange, symbol, timeframe) opening at ``open_time``."""
 
     exchange: str
@@ -29,11 +48,6 @@ class Candle(Record):
     low: Decimal
     close: Decimal
     volume: Decimal
-
-    @property
-    def market(self) -> str:
-        """The market key: ``exchange:symbol:timeframe``."""
-        return market_key(self.exchange, self.symbol, self.timeframe)
 
 
 class StrategyCandle(Record):

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from .base import Record
 from .enums import StrategyAction
-from .market import Candle, market_key
+from .market import Candle, OnMarket
 
 
 class StrategyCommand(Record):
@@ -31,7 +31,7 @@ class StrategyCommand(Record):
     at: datetime
 
 
-class ActiveStrategy(Record):
+class ActiveStrategy(OnMarket, Record):
     """A strategy instance and the sessions that follow it (active while there is one)."""
 
     strategy_id: str
@@ -43,10 +43,6 @@ class ActiveStrategy(Record):
     sessions: list[str]
     version: int
     updated_at: datetime
-
-    @property
-    def market(self) -> str:
-        return market_key(self.exchange, self.symbol, self.timeframe)
 
     @property
     def active(self) -> bool:

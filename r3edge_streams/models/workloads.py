@@ -11,10 +11,10 @@ from datetime import datetime
 
 from .base import Record
 from .enums import WorkloadAction
-from .market import market_key
+from .market import OnMarket
 
 
-class WorkloadCommand(Record):
+class WorkloadCommand(OnMarket, Record):
     """Strategy instance ``strategy_id`` starts or stops needing ``market`` for ``session_id``."""
 
     command_id: str
@@ -26,12 +26,8 @@ class WorkloadCommand(Record):
     session_id: str
     at: datetime
 
-    @property
-    def market(self) -> str:
-        return market_key(self.exchange, self.symbol, self.timeframe)
 
-
-class Workload(Record):
+class Workload(OnMarket, Record):
     """A market and what needs it: ``holders`` maps strategyId to the sessions following it.
 
     Holders are sets, not counters, so a redelivered acquire or release changes nothing.
@@ -44,10 +40,6 @@ class Workload(Record):
     holders: dict[str, list[str]]
     version: int
     updated_at: datetime
-
-    @property
-    def market(self) -> str:
-        return market_key(self.exchange, self.symbol, self.timeframe)
 
     @property
     def active(self) -> bool:

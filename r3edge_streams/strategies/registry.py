@@ -41,7 +41,8 @@ def _lazy(name: str, load: Callable[[], Any]) -> Factory:
 
 def create(name: str, parameters: Mapping[str, Any]) -> Strategy:
     """The strategy ``name`` built with ``parameters``; StrategyError says what is wrong."""
-    factory = available().get(name)
+    found = available()
+    factory = found.get(name)
     if factory is None:
-        raise StrategyError(f"unknown strategy {name!r}; available: {', '.join(sorted(available()))}")
+        raise StrategyError(f"unknown strategy {name!r}; available: {', '.join(sorted(found))}")
     return factory(parameters)

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 from faust import web
-from faust.types import CollectionT
+from faust.types import CollectionT, TableT
 
 from ..application import app
 from ..models.codec import partition_of
@@ -49,10 +49,11 @@ def owner_of(table: CollectionT, key: str) -> str:
     return owner
 
 
-def owned_here(table: CollectionT, key: str) -> bool:
-    """True when this worker owns the active partition of ``key``."""
+def local_items(table: TableT) -> list[tuple[str, Any]]:
+    """The (key, value) pairs of ``table`` whose active partition this worker owns."""
     partitions = table.partitions or app.conf.topic_partitions
-    return owners(table).get(partition_of(key, partitions)) == me()
+    mine = {partition for partition, url in owners(table).items() if url == me()}
+    return [(key, value) for key, value in list(table.items()) if partition_of(key, partitions) in mine]
 
 
 async def routed(

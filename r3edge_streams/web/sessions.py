@@ -19,7 +19,7 @@ from ..domain.sessions import create_command_id, session_id_error, spec_errors
 from ..models import CommandKind, MalformedMessage, SessionCommand, SessionSpec, parse_model, to_json
 from ..tables.sessions import sessions
 from ..topics import publish
-from .cluster import gather, owned_here, routed
+from .cluster import gather, local_items, routed
 from .responses import HttpError, json_body, json_errors
 
 LOCAL_SCOPE = "local"
@@ -129,4 +129,4 @@ def _spec(payload: dict[str, Any]) -> SessionSpec:
 
 
 def _local_sessions() -> list[dict[str, Any]]:
-    return [to_json(state) for key, state in sessions.items() if owned_here(sessions, key)]
+    return [to_json(state) for _, state in local_items(sessions)]

@@ -14,7 +14,7 @@ from ..application import app
 from ..models import ActiveStrategy, to_json
 from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
-from .cluster import gather, owned_here
+from .cluster import gather, local_items
 from .responses import HttpError, json_errors
 
 LOCAL_SCOPE = "local"
@@ -39,8 +39,7 @@ class StrategyCollection(web.View):
 
 
 def _local() -> list[dict[str, Any]]:
-    return [_describe(instance) for key, instance in list(active_strategies.items())
-            if owned_here(active_strategies, key)]
+    return [_describe(instance) for _, instance in local_items(active_strategies)]
 
 
 def _describe(instance: ActiveStrategy) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ..collection import collector
 from ..application import app
 from ..models import Workload, to_json
 from ..tables.workloads import workloads
-from .cluster import gather, me, owned_here
+from .cluster import gather, local_items, me
 from .responses import HttpError, json_errors
 
 LOCAL_SCOPE = "local"
@@ -49,8 +49,7 @@ def _matches(item: dict[str, Any], query: Any) -> bool:
 
 
 def _local_workloads() -> list[dict[str, Any]]:
-    return [_describe(market, workload) for market, workload in list(workloads.items())
-            if owned_here(workloads, market)]
+    return [_describe(market, workload) for market, workload in local_items(workloads)]
 
 
 def _describe(market: str, workload: Workload) -> dict[str, Any]:
