@@ -14,7 +14,7 @@ from .application import app, settings
 from .collector import Collector
 from .domain.candles import Fetched
 from .exchanges.registry import ExchangeRegistry
-from .marketlog import last_open_times
+from .logscan import last_open_times
 from .models import Candle, Workload
 from .models.codec import partition_of
 from .provisioning import bootstrap_servers

@@ -21,7 +21,7 @@ from .market import Candle, StrategyCandle
 from .notifications import DeadLetter, Notification
 from .orders import ExecutionReport, Order, RawOrder
 from .positions import Position
-from .sessions import SessionCommand, SessionRequest, SessionSpec, SessionState
+from .sessions import SessionCommand, SessionFeed, SessionRequest, SessionSpec, SessionState
 from .signals import Signal
 from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
@@ -43,6 +43,7 @@ __all__ = [
     "RawOrder",
     "RequestKind",
     "SessionCommand",
+    "SessionFeed",
     "SessionMode",
     "SessionRequest",
     "SessionSpec",

@@ -84,7 +84,8 @@ class WorkloadAction(StrEnum):
 
 
 class StrategyAction(StrEnum):
-    """A session starts or stops following a strategy instance."""
+    """A session starts or stops following a strategy instance; a trader resets a failed one."""
 
     FOLLOW = "follow"
     UNFOLLOW = "unfollow"
+    RESET = "reset"

@@ -1,7 +1,8 @@
 """Session messages: what a session is, the commands that change it, and requests to it.
 
 In: REST bodies and Kafka commands. Out: ``SessionCommand`` on ``sessioncommands``,
-``SessionState`` in the ``sessions`` table, ``SessionRequest`` on ``sessionsrequest``.
+``SessionState`` in the ``sessions`` table, ``SessionRequest`` on ``sessionsrequest`` and what of
+it reached each session, ``SessionFeed`` in the ``session_feeds`` table.
 """
 
 from __future__ import annotations
@@ -58,3 +59,17 @@ class SessionRequest(Record):
     at: datetime
     signal: Optional[Signal] = None
     price: Optional[Decimal] = None
+
+
+class SessionFeed(Record):
+    """The ``session_feeds`` table value: what reached a session on ``sessionsrequest``, each once."""
+
+    session_id: str
+    signals: int
+    prices: int
+    ticks: int
+    updated_at: datetime
+    last_signal: Optional[Signal] = None
+    last_price: Optional[Decimal] = None
+    last_price_at: Optional[datetime] = None
+    last_tick_at: Optional[datetime] = None

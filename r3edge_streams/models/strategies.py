@@ -17,18 +17,21 @@ from .market import Candle, OnMarket
 
 
 class StrategyCommand(Record):
-    """Session ``session_id`` starts or stops following instance ``strategy_id``."""
+    """Session ``session_id`` starts or stops following instance ``strategy_id``; or a reset of it.
+
+    A reset (no session) gives a failed instance a fresh start: a new window, warmed again.
+    """
 
     command_id: str
     action: StrategyAction
     strategy_id: str
-    session_id: str
     strategy: str
     parameters: dict[str, Any]
     exchange: str
     symbol: str
     timeframe: str
     at: datetime
+    session_id: Optional[str] = None
 
 
 class ActiveStrategy(OnMarket, Record):
@@ -43,6 +46,7 @@ class ActiveStrategy(OnMarket, Record):
     sessions: list[str]
     version: int
     updated_at: datetime
+    generation: int = 0  # resets so far: a window of an older generation that failed starts afresh
 
     @property
     def active(self) -> bool:
@@ -55,6 +59,7 @@ class StrategyWindow(Record):
     strategy_id: str
     candles: list[Candle]
     failed: Optional[str] = None
+    generation: int = 0  # the instance generation this window belongs to
 
     @property
     def last_open(self) -> Optional[datetime]:

@@ -4,7 +4,8 @@ In: the instance (``ActiveStrategy``), its window (``StrategyWindow`` or None), 
 and the strategy object. Out: ``Step``: the new window (None: the candle was seen already, a
 redelivery), the signal if the strategy decided, and the session requests that carry it to
 every following session. A strategy that raises or returns something other than a Decision or
-None yields a failed window with the error: the instance stops, the others go on.
+None yields a failed window with the error: the instance stops, the others go on, until a
+reset (a newer instance generation) starts it afresh.
 Ids derive from the instance and the candle, so the same candle gives the same messages.
 """
 
@@ -26,9 +27,21 @@ class Step:
     requests: list[SessionRequest] = field(default_factory=list)
 
 
+def fresh(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
+    """Whether the next candle starts a new window (so history should warm it)."""
+    return window is None or (window.failed is not None and window.generation < instance.generation)
+
+
+def halted(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
+    """Whether the instance failed and was not reset since: it takes no candles."""
+    return window is not None and window.failed is not None and window.generation >= instance.generation
+
+
 def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle, strategy: Strategy,
          history: Sequence[Candle] = ()) -> Step:
     """Add ``candle`` to the window (after ``history`` when the window is new) and evaluate once."""
+    if fresh(instance, window):
+        window = None  # new, or reset after it failed: start afresh (warmed from ``history``)
     if window is not None and window.last_open is not None and candle.open_time <= window.last_open:
         return Step(None)  # seen already: no second signal for the same candle
     earlier = list(window.candles) if window is not None else [c for c in history if c.open_time < candle.open_time]
@@ -39,9 +52,9 @@ def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle
             raise TypeError(f"evaluate returned {decision!r}, not a Decision or None")
     except Exception as exc:  # noqa: BLE001 - a plug-in's failure is isolated, not propagated
         failed = StrategyWindow(strategy_id=instance.strategy_id, candles=candles,
-                                failed=f"{type(exc).__name__}: {exc}"[:500])
+                                failed=f"{type(exc).__name__}: {exc}"[:500], generation=instance.generation)
         return Step(failed)
-    new_window = StrategyWindow(strategy_id=instance.strategy_id, candles=candles)
+    new_window = StrategyWindow(strategy_id=instance.strategy_id, candles=candles, generation=instance.generation)
     if decision is None:
         return Step(new_window)
     signal = Signal(

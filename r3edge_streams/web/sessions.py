@@ -2,8 +2,9 @@
 
 ``POST /sessions`` validates the body and publishes a create command on ``sessioncommands``
 (202: the session agent applies it). ``GET /sessions`` gathers the ``sessions`` table from all
-owners; ``GET /sessions/{session_id}`` is routed to the worker that owns the key.
-Reads the ``sessions`` table; writes nothing but commands.
+owners; ``GET /sessions/{session_id}`` is routed to the worker that owns the key and adds the
+session's feed (signals, prices and ticks it took). Reads the ``sessions`` and ``session_feeds``
+tables; writes nothing but commands.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from faust import web
 from ..application import SESSION_MODES, app, check_strategy
 from ..domain.sessions import create_command_id, session_id_error, spec_errors
 from ..models import CommandKind, MalformedMessage, SessionCommand, SessionSpec, parse_model, to_json
+from ..tables.session_feeds import session_feeds
 from ..tables.sessions import sessions
 from ..topics import publish
 from .cluster import gather, local_items, routed
@@ -69,7 +71,8 @@ class SessionItem(web.View):
             state = sessions.get(session_id)
             if state is None:
                 raise HttpError(404, f"no session {session_id}", "session_id")
-            return self.json(to_json(state))
+            feed = session_feeds.get(session_id)  # same key, same partition: local
+            return self.json({**to_json(state), "feed": to_json(feed) if feed is not None else None})
 
         return await routed(self, request, sessions, session_id, local)
 

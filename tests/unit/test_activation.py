@@ -54,3 +54,16 @@ def test_each_change_asks_for_exactly_one_workload_command() -> None:
         WorkloadAction.ACQUIRE, "sma_cross-1", "a", "replay:UNITTEST/BTC:1m")
     assert apply_strategy_command(instance, command(FOLLOW, "a")) is None
     assert apply_strategy_command(instance, command(UNFOLLOW, "zz")) is None
+
+
+def test_a_reset_starts_a_new_generation_and_touches_no_market() -> None:
+    instance, _ = replay(command(FOLLOW, "a"))
+    assert instance is not None and instance.generation == 0
+    reset = command(StrategyAction.RESET, "a").derive(session_id=None)
+    outcome = apply_strategy_command(instance, reset)
+    assert outcome is not None
+    after, changes = outcome
+    assert (after.generation, after.version, after.sessions, changes) == (1, instance.version + 1, ["a"], [])
+    assert apply_strategy_command(None, reset) is None
+    followed = apply_strategy_command(after, command(FOLLOW, "b"))
+    assert followed is not None and followed[0].generation == 1

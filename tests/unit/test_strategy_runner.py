@@ -10,7 +10,7 @@ from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
 from r3edge_streams.models import ActiveStrategy, Candle, Direction, RequestKind, StrategyWindow
 from r3edge_streams.strategies.base import Decision
 from r3edge_streams.strategies.registry import create
-from r3edge_streams.strategies.runner import step
+from r3edge_streams.strategies.runner import fresh, halted, step
 
 CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
                      "replay", "UNITTEST/BTC", "1m")
@@ -90,3 +90,15 @@ def test_signal_ids_derive_from_instance_and_candle() -> None:
     _, again, _ = feed(strategy, 400, ["a"])
     assert [s.signal_id for s in first] == [s.signal_id for s in again]
     assert first[0].direction in (Direction.LONG, Direction.SHORT)
+
+
+def test_a_failed_instance_takes_no_candle_until_a_reset_starts_it_afresh() -> None:
+    failed = step(instance(["a"]), None, CANDLES[0], Exploding()).window
+    assert failed is not None and failed.failed and halted(instance(["a"]), failed)
+    reset = instance(["a"]).derive(generation=1)
+    assert not halted(reset, failed) and fresh(reset, failed)
+    strategy = create("sma_cross", {"fast": 5, "slow": 20})
+    again = step(reset, failed, CANDLES[100], strategy, history=CANDLES[60:100])
+    assert again.window is not None and again.window.failed is None and again.window.generation == 1
+    assert again.window.candles == CANDLES[80:101]  # warm-up 21, from history: no trace of the failed window
+    assert not fresh(reset, again.window) and not halted(reset, again.window)

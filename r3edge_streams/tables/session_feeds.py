@@ -1,0 +1,18 @@
+"""The ``session_feeds`` table: sessionId -> SessionFeed (signals, prices and ticks taken once).
+
+Written only by the tracker agent (:mod:`r3edge_streams.agents.tracker`), co-partitioned with
+``sessionsrequest`` and ``sessions``: the worker owning a session owns its feed.
+"""
+
+from __future__ import annotations
+
+from ..application import app, settings
+from ..models import SessionFeed
+
+session_feeds = app.Table(
+    "session_feeds",
+    key_type=str,
+    value_type=SessionFeed,
+    partitions=settings.partitions,
+    help="What reached each session on sessionsrequest, repeats dropped.",
+)
