@@ -10,6 +10,7 @@ from __future__ import annotations
 import faust
 
 from .config import Settings, TradingMode, load_settings
+from .failpoints import Failpoints
 from .domain.sessions import FieldError, allowed_modes
 from .exchanges.registry import is_known_exchange
 from .models import SessionSpec
@@ -57,6 +58,7 @@ app = R3edgeApp(
 
 #: Session modes this deployment accepts (live only when R3EDGE_TRADING_MODE=live).
 SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)
+failpoints = Failpoints(settings.failpoint)
 
 
 def check_strategy(spec: SessionSpec) -> FieldError | None:

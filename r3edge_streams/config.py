@@ -68,6 +68,7 @@ class Settings:
     collect_lookback: int = 500
     exchange_timeout: float = 10.0
     exchange_time_sync: float = 60.0
+    failpoint: tuple[str, int] | None = None  # fault injection only: crash at the n-th pass of a point
 
     @property
     def app_id(self) -> str:
@@ -143,6 +144,13 @@ def _seconds(raw: str) -> float:
     return value
 
 
+def _failpoint(raw: str) -> tuple[str, int]:
+    name, _, count = raw.partition(":")
+    if not re.match(r"^[a-z_]+\.[a-z_]+$", name) or not count.isdigit() or int(count) < 1:
+        raise ValueError("must be point.name:n (crash the n-th time the point is passed)")
+    return name, int(count)
+
+
 def _log_level(raw: str) -> str:
     level = raw.lower()
     if level not in ("debug", "info", "warning", "error", "critical"):
@@ -180,6 +188,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "collect_lookback": _int_in(1, 100_000),
     "exchange_timeout": _seconds,
     "exchange_time_sync": _seconds,
+    "failpoint": _failpoint,
 }
 
 

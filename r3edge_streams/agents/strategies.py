@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from faust.types import StreamT
 from mode.types.signals import BaseSignalT
 
-from ..application import app, settings
+from ..application import app, failpoints, settings
 from ..collection import registry
 from ..logscan import last_signals
 from ..provisioning import bootstrap_servers
@@ -92,6 +92,7 @@ async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes
         return
     await publish_many("sessionsrequest", result.requests)
     await publish_many("signals", [result.signal])
+    failpoints.reach("strategies.after_signal")  # tests crash here: effects sent, window not written
 
 
 async def _scan_signals(partition: int, since: datetime) -> dict[str, datetime]:

@@ -27,7 +27,7 @@ def command_rejected(command: SessionCommand, reason: str) -> Notification:
 def strategy_failed(instance: ActiveStrategy, error: str, at: datetime) -> Notification:
     """Tell the followers of ``instance`` that its strategy failed and stopped deciding."""
     return Notification(
-        notification_id=f"failed:{instance.strategy_id}",
+        notification_id=f"failed:{instance.strategy_id}:g{instance.generation}",
         severity=Severity.CRITICAL,
         category="strategy.failed",
         title=f"strategy {instance.strategy} failed on {instance.market}",

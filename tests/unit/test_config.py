@@ -73,3 +73,11 @@ def test_faust_variables_do_not_override_the_settings() -> None:
                          check=True).stdout
     broker, port, store, partitions = json.loads(out.strip().splitlines()[-1])
     assert broker == "kafka://127.0.0.1:9092" and port == 7001 and store == "rocksdb:" and partitions == 6
+
+
+def test_a_failpoint_names_a_point_and_a_pass() -> None:
+    assert load_settings({"R3EDGE_FAILPOINT": "strategies.after_signal:3"}).failpoint == ("strategies.after_signal", 3)
+    assert load_settings({}).failpoint is None
+    for bad in ("strategies.after_signal", "after_signal:2", "strategies.after_signal:0"):
+        with pytest.raises(SettingsError, match="R3EDGE_FAILPOINT"):
+            load_settings({"R3EDGE_FAILPOINT": bad})

@@ -5,7 +5,6 @@ folder with its entry points, on the import path."""
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 from typing import Iterator
 
@@ -14,22 +13,16 @@ import pytest
 from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
 from r3edge_streams.models import Direction
 from r3edge_streams.strategies.base import StrategyError
-from r3edge_streams.strategies.registry import ENTRY_POINT_GROUP, available, create
+from r3edge_streams.strategies.registry import available, create
+from tests.kit.plugins import install_demo_plugin
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "demo_strategies"
 CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
                      "binance", "UNITTEST/BTC", "1m")
 
 
 @pytest.fixture
 def installed(tmp_path: Path) -> Iterator[Path]:
-    project = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
-    points = project["entry-points"][ENTRY_POINT_GROUP]
-    (tmp_path / "demo_strategies.py").write_text((PLUGIN / "demo_strategies.py").read_text())
-    info = tmp_path / f"demo_strategies-{project['version']}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
-    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items()))
+    install_demo_plugin(tmp_path)
     sys.path.insert(0, str(tmp_path))
     yield tmp_path
     sys.path.remove(str(tmp_path))
