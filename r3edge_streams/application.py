@@ -11,7 +11,9 @@ import faust
 
 from .config import Settings, TradingMode, load_settings
 from .failpoints import Failpoints
-from .domain.sessions import FieldError, allowed_modes
+from .domain.sessions import Decision, FieldError, allowed_modes
+from .outcomes import Outcomes
+from .accounts import Accounts
 from .exchanges.registry import is_known_exchange
 from .models import SessionSpec
 from .strategies.base import StrategyError
@@ -58,7 +60,30 @@ app = R3edgeApp(
 
 #: Session modes this deployment accepts (live only when R3EDGE_TRADING_MODE=live).
 SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)
+#: decisions of the session agent, awaited by the session views of the same worker
+session_outcomes: Outcomes[Decision] = Outcomes()
 failpoints = Failpoints(settings.failpoint)
+
+
+#: exchange credentials by account name (secrets stay in this process, masked)
+accounts = Accounts.load(settings.accounts_file)
+
+
+def check_spec(spec: SessionSpec) -> FieldError | None:
+    """What this deployment can check of ``spec``: its strategy and exchange, and its account."""
+    return check_strategy(spec) or check_account(spec)
+
+
+def check_account(spec: SessionSpec) -> FieldError | None:
+    """A named account exists on this worker and belongs to the session's exchange."""
+    if spec.account is None:
+        return None
+    account = accounts.get(spec.account)
+    if account is None:
+        return FieldError("account", f"no account {spec.account!r} is configured on this deployment")
+    if account.exchange != spec.exchange:
+        return FieldError("account", f"account {spec.account!r} is for {account.exchange}, not {spec.exchange}")
+    return None
 
 
 def check_strategy(spec: SessionSpec) -> FieldError | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from faust.types import TopicT as FaustTopic
+
 from .application import app, settings
 from .collector import Collector
 from .domain.candles import Fetched
@@ -43,9 +45,9 @@ class KafkaCandleSink:
 collector = Collector(exchanges=registry.get, sink=KafkaCandleSink(), lookback=settings.collect_lookback)
 
 
-def owned_partitions() -> set[int]:
-    """Partitions of ``workloadcommands`` (so of ``workloads`` and ``marketdata``) owned here."""
-    topic = workloadcommands.get_topic_name()
+def owned_partitions(source: FaustTopic = workloadcommands) -> set[int]:
+    """Partitions of ``source`` (and so of every table and topic co-partitioned with it) owned here."""
+    topic = source.get_topic_name()
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
 

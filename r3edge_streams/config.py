@@ -9,6 +9,7 @@ the application passes an empty environment to Faust, so these settings are the 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -20,6 +21,8 @@ from typing import Callable, Mapping, TypeVar
 PREFIX = "R3EDGE_"
 DEFAULT_BROKER = "kafka://127.0.0.1:9092"
 _TOPIC_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
+#: API token scopes: ``read`` may only read; ``trader`` may also change sessions and strategies
+API_SCOPES = ("trader", "read")
 
 T = TypeVar("T")
 
@@ -69,6 +72,9 @@ class Settings:
     exchange_timeout: float = 10.0
     exchange_time_sync: float = 60.0
     failpoint: tuple[str, int] | None = None  # fault injection only: crash at the n-th pass of a point
+    api_tokens: tuple[tuple[str, str], ...] = ()  # (scope, sha256 hex of the token): never the token
+    accounts_file: Path | None = None  # exchange credentials by account name (JSON), read by the worker
+    command_wait: float = 10.0  # seconds a view waits for the agent's decision before answering 202
 
     @property
     def app_id(self) -> str:
@@ -151,6 +157,18 @@ def _failpoint(raw: str) -> tuple[str, int]:
     return name, int(count)
 
 
+def _api_tokens(raw: str) -> tuple[tuple[str, str], ...]:
+    """``scope:token`` pairs separated by commas; only each token's SHA-256 is kept."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        scope, _, token = item.partition(":")
+        if scope not in API_SCOPES or len(token) < 16:
+            raise ValueError(f"each entry must be scope:token with scope {' or '.join(API_SCOPES)} "
+                             "and a token of at least 16 characters")
+        pairs.append((scope, hashlib.sha256(token.encode()).hexdigest()))
+    return tuple(pairs)
+
+
 def _log_level(raw: str) -> str:
     level = raw.lower()
     if level not in ("debug", "info", "warning", "error", "critical"):
@@ -189,7 +207,14 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "exchange_timeout": _seconds,
     "exchange_time_sync": _seconds,
     "failpoint": _failpoint,
+    "api_tokens": _api_tokens,
+    "accounts_file": Path,
+    "command_wait": _seconds,
 }
+
+
+#: settings whose raw value holds secrets: never echoed in errors
+_SECRET_FIELDS = frozenset({"api_tokens"})
 
 
 def env_name(field: str) -> str:
@@ -209,7 +234,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[field] = parse(raw.strip())
         except ValueError as exc:
-            errors.append(f"{env_name(field)}={raw!r}: {exc}")
+            shown = "<hidden>" if field in _SECRET_FIELDS else repr(raw)
+            errors.append(f"{env_name(field)}={shown}: {exc}")
     known = {env_name(field) for field in _PARSERS}
     errors += [f"{name}: unknown setting" for name in sorted(env) if name.startswith(PREFIX) and name not in known]
     if errors:

@@ -1,9 +1,10 @@
 """SessionManager agent: applies session commands to the ``sessions`` table.
 
 Consumes ``sessioncommands`` (key sessionId). Owns (sole writer) the ``sessions`` table.
-Produces ``strategycommands`` when a session starts or stops being active (follow/unfollow of
-its strategy instance), ``notifications`` when a command is rejected, and
-``deadletters`` for malformed ones.
+Produces ``strategycommands`` when a session starts or stops following a strategy instance,
+``notifications`` when a command is rejected or a session stops or fails, and
+``deadletters`` for malformed commands. Settles the outcome of each command for a view of
+this worker that waits for it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import logging
 
 from faust.types import StreamT
 
-from ..application import SESSION_MODES, app, check_strategy
-from ..domain.notices import command_rejected
-from ..domain.sessions import Applied, Rejected, apply_command, strategy_changes
-from ..models import SessionCommand
+from ..application import SESSION_MODES, app, check_spec, session_outcomes
+from ..domain.notices import command_rejected, session_ended
+from ..domain.sessions import Applied, Deleted, Rejected, apply_command, strategy_changes
+from ..models import SessionCommand, SessionStatus
 from ..streams import accepted
 from ..tables.sessions import sessions
 from ..topics import publish, publish_many, sessioncommands
 
 log = logging.getLogger(__name__)
+_ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.FAILED})
 
 
 @app.agent(sessioncommands, name="sessions")
@@ -28,12 +30,18 @@ async def session_agent(stream: StreamT[bytes]) -> None:
     """Read a command, decide with the pure core, write the table or report the rejection."""
     async for _, command in accepted(stream, "sessioncommands", SessionCommand):
         before = sessions.get(command.session_id)
-        decision = apply_command(before, command, SESSION_MODES, check_strategy)
+        decision = apply_command(before, command, SESSION_MODES, check_spec)
         if isinstance(decision, Applied):
             # effects first, confirmed, then the table: a crash in between repeats the effects
             # (idempotent downstream) instead of recording a change whose effects were lost
             await publish_many("strategycommands", strategy_changes(before, decision.state))
+            if decision.state.status in _ENDED and (before is None or before.status is not decision.state.status):
+                await publish("notifications", session_ended(decision.state))
             sessions[command.session_id] = decision.state
+        elif isinstance(decision, Deleted) and decision.previous is not None:
+            await publish_many("strategycommands", strategy_changes(decision.previous, None))
+            del sessions[command.session_id]
         elif isinstance(decision, Rejected):
             log.info("session command %s rejected: %s", command.command_id, decision.reason)
             await publish("notifications", command_rejected(command, decision.reason))
+        session_outcomes.settle(command.command_id, decision)

@@ -1,28 +1,52 @@
-"""The session tracker: each session's requests taken once, in order.
+"""The session tracker: each session's requests taken once, in order, and its auto-stop watched.
 
 Consumes ``sessionsrequest`` (key sessionId): signals from the strategy agent, price updates
 from the fan-out agent, tracking ticks from the scheduler. Owns (sole writer) the
 ``session_feeds`` table; a repeated request (same candle or time as one taken) is dropped,
-which is what makes the producers' at-least-once sends exactly-once for a session.
-The position tracker of the later pipeline acts on the requests this agent accepts.
+which is what makes the producers' at-least-once sends exactly-once for a session. After each
+request it checks the session's auto-stop conditions (reading ``sessions`` and
+``session_positions``, co-partitioned) and, when one is reached, produces a stop on
+``sessioncommands`` as if the trader had asked, with the reason. The position tracker of the
+later pipeline acts on the requests this agent accepts.
 """
 
 from __future__ import annotations
 
+import logging
+
 from faust.types import StreamT
 
 from ..application import app
+from ..domain.autostop import auto_stop_command, auto_stop_reason
 from ..domain.feeds import apply_request
 from ..models import SessionRequest
 from ..streams import accepted
 from ..tables.session_feeds import session_feeds
-from ..topics import sessionsrequest
+from ..tables.session_positions import session_positions
+from ..tables.sessions import sessions
+from ..topics import publish, sessionsrequest
+
+log = logging.getLogger(__name__)
+_stopping: dict[str, int] = {}  # session -> version a stop was sent for (not to send it per request)
 
 
 @app.agent(sessionsrequest, name="tracker")
 async def tracker_agent(stream: StreamT[bytes]) -> None:
-    """Take each request once into the session's feed."""
+    """Take each request once into the session's feed; stop the session when a condition is met."""
     async for _, request in accepted(stream, "sessionsrequest", SessionRequest):
-        updated = apply_request(session_feeds.get(request.session_id), request)
-        if updated is not None:
-            session_feeds[request.session_id] = updated
+        feed = apply_request(session_feeds.get(request.session_id), request)
+        if feed is not None:
+            session_feeds[request.session_id] = feed
+        await _watch(request)
+
+
+async def _watch(request: SessionRequest) -> None:
+    state = sessions.get(request.session_id)
+    if state is None or _stopping.get(state.session_id) == state.version:
+        return
+    reason = auto_stop_reason(state, session_feeds.get(state.session_id), session_positions.get(state.session_id),
+                              request.at)
+    if reason is not None:
+        log.info("session %s: %s", state.session_id, reason)
+        await publish("sessioncommands", auto_stop_command(state, reason, max(request.at, state.updated_at)))
+        _stopping[state.session_id] = state.version

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..models import ActiveStrategy, Notification, SessionCommand, Severity
+from ..models import ActiveStrategy, Notification, SessionCommand, SessionState, SessionStatus, Severity
 
 
 def command_rejected(command: SessionCommand, reason: str) -> Notification:
@@ -33,4 +33,19 @@ def strategy_failed(instance: ActiveStrategy, error: str, at: datetime) -> Notif
         title=f"strategy {instance.strategy} failed on {instance.market}",
         body=f"{error}; sessions following it: {', '.join(instance.sessions)}",
         at=at,
+    )
+
+
+def session_ended(state: SessionState) -> Notification:
+    """Tell the trader that the session stopped or failed, and why (an auto-stop names its condition)."""
+    failed = state.status is SessionStatus.FAILED
+    automatic = state.reason is not None
+    return Notification(
+        notification_id=f"{state.status.value}:{state.session_id}:v{state.version}",
+        severity=Severity.CRITICAL if failed else (Severity.WARNING if automatic else Severity.INFO),
+        category=f"session.{state.status.value}",
+        title=f"session {state.session_id} {state.status.value}",
+        body=state.reason or "as the trader asked" + (" (positions kept open)" if state.keep_positions else ""),
+        at=state.updated_at,
+        session_id=state.session_id,
     )

@@ -1,9 +1,15 @@
 """Sessions: validate what a trader asks for and apply session commands to session state (pure).
 
 In: a ``SessionSpec`` or a ``SessionCommand`` and the current ``SessionState`` (or None).
-Out: field errors, or a decision: ``Applied`` (new state), ``Unchanged`` (a repeat), ``Rejected``;
-and the strategy commands a transition implies (a session entering or leaving ``active``).
-Time comes from the command (``issued_at``), never from a clock.
+Out: field errors, or a decision: ``Applied`` (new state), ``Unchanged`` (a repeat), ``Deleted``,
+``Rejected`` (with the reason); and the strategy commands a change implies (a session starting
+or ceasing to follow a strategy instance). Time comes from the command (``issued_at``), never
+from a clock. The lifecycle::
+
+    created --start--> active <--suspend/recover--> suspended
+    created|active|suspended|failed --stop--> stopped;  active|suspended --fail--> failed
+    failed --recover--> active;  created|stopped|failed --delete--> (gone)
+    modify: any but stopped, a new spec version (mode fixed while following)
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from decimal import Decimal
+from typing import Any, Callable, Optional, Union
 
 from ..models import (
     CommandKind,
@@ -30,6 +37,8 @@ SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _STRATEGY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_REFRESH_SECONDS = 86_400
 MAX_PARAMETERS = 64
+MAX_DURATION_SECONDS = 366 * 86_400
+_ACCOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,20 @@ class Unchanged:
 
 @dataclass(frozen=True)
 class Rejected:
-    """The command cannot be applied; ``reason`` says why."""
+    """The command cannot be applied; ``reason`` says why, ``field`` what it is about."""
 
     reason: str
+    field: str = "status"
 
 
-Decision = Union[Applied, Unchanged, Rejected]
+@dataclass(frozen=True)
+class Deleted:
+    """The session is to be removed (``previous`` None: it was gone already, nothing to do)."""
+
+    previous: Optional[SessionState]
+
+
+Decision = Union[Applied, Unchanged, Rejected, Deleted]
 
 
 def session_id_error(session_id: str) -> str | None:
@@ -91,11 +108,53 @@ def spec_errors(spec: SessionSpec, allowed_modes: frozenset[SessionMode],
         ("mode", _mode_error(spec.mode, allowed_modes)),
         ("refresh_seconds", _refresh_error(spec.refresh_seconds)),
         ("parameters", _parameters_error(spec.parameters)),
+        ("account", _account_error(spec)),
+        *_risk_errors(spec),
+        *_auto_stop_errors(spec),
     ]
     errors = [FieldError(field, message) for field, message in checks if message]
     if not errors and strategy_check is not None:
         errors += [error for error in [strategy_check(spec)] if error is not None]
     return errors
+
+
+def _account_error(spec: SessionSpec) -> str | None:
+    if spec.account is None:
+        return "a live session needs the name of an exchange account" if spec.mode is SessionMode.LIVE else None
+    if not _ACCOUNT_RE.match(spec.account):
+        return "must be an account name (1-64 letters, digits, '_', '.' or '-')"
+    return None
+
+
+def _between(value: Decimal | None, low: Decimal, high: Decimal, low_open: bool = True) -> str | None:
+    if value is None:
+        return None
+    if (value <= low if low_open else value < low) or value > high:
+        return f"must be {'above' if low_open else 'at least'} {low} and at most {high}"
+    return None
+
+
+def _risk_errors(spec: SessionSpec) -> list[tuple[str, str | None]]:
+    risk = spec.risk
+    return [
+        ("risk.capital", _between(risk.capital, Decimal(0), Decimal("1e15"))),
+        ("risk.risk_per_trade", _between(risk.risk_per_trade, Decimal(0), Decimal(1))),
+        ("risk.max_position_fraction", _between(risk.max_position_fraction, Decimal(0), Decimal(1))),
+        ("risk.stop_loss_pct", _between(risk.stop_loss_pct, Decimal(0), Decimal(100))),
+        ("risk.take_profit_pct", _between(risk.take_profit_pct, Decimal(0), Decimal(10_000))),
+        ("risk.max_open_positions", None if 1 <= risk.max_open_positions <= 100 else "must be between 1 and 100"),
+    ]
+
+
+def _auto_stop_errors(spec: SessionSpec) -> list[tuple[str, str | None]]:
+    auto = spec.auto_stop
+    duration = auto.max_duration_seconds
+    return [
+        ("auto_stop.max_duration_seconds", None if duration is None or 1 <= duration <= MAX_DURATION_SECONDS
+         else f"must be between 1 and {MAX_DURATION_SECONDS} seconds"),
+        ("auto_stop.loss_limit", _between(auto.loss_limit, Decimal(0), Decimal("1e15"))),
+        ("auto_stop.gain_target", _between(auto.gain_target, Decimal(0), Decimal("1e15"))),
+    ]
 
 
 def _mode_error(mode: SessionMode, allowed: frozenset[SessionMode]) -> str | None:
@@ -122,38 +181,91 @@ def apply_command(
 ) -> Decision:
     """Decide what ``command`` does to the session whose state is ``current``."""
     if session_id_error(command.session_id):
-        return Rejected(f"invalid session id {command.session_id!r}")
+        return Rejected(f"invalid session id {command.session_id!r}", "session_id")
     if command.kind is CommandKind.CREATE:
         return _create(current, command, allowed_modes, strategy_check)
+    if command.kind is CommandKind.DELETE and current is None:
+        return Deleted(None)  # gone already: a repeat
+    if current is None:
+        return Rejected(f"no session {command.session_id}", "session_id")
+    if current.last_command_id == command.command_id:
+        return Unchanged(current)  # a redelivery of the command that made this state
+    if command.expected_version is not None and command.expected_version != current.version:
+        return Rejected(f"version conflict: the session is at version {current.version}, "
+                        f"not {command.expected_version}", "expected_version")
+    if command.kind is CommandKind.MODIFY:
+        return _modify(current, command, allowed_modes, strategy_check)
+    if command.kind is CommandKind.DELETE:
+        return _delete(current)
     return _transition(current, command)
 
 
 #: command -> (statuses it applies to, status it leads to)
 TRANSITIONS: dict[CommandKind, tuple[frozenset[SessionStatus], SessionStatus]] = {
     CommandKind.START: (frozenset({SessionStatus.CREATED}), SessionStatus.ACTIVE),
-    CommandKind.STOP: (frozenset({SessionStatus.CREATED, SessionStatus.ACTIVE}), SessionStatus.STOPPED),
+    CommandKind.SUSPEND: (frozenset({SessionStatus.ACTIVE}), SessionStatus.SUSPENDED),
+    CommandKind.RECOVER: (frozenset({SessionStatus.SUSPENDED, SessionStatus.FAILED}), SessionStatus.ACTIVE),
+    CommandKind.STOP: (frozenset({SessionStatus.CREATED, SessionStatus.ACTIVE, SessionStatus.SUSPENDED,
+                                  SessionStatus.FAILED}), SessionStatus.STOPPED),
+    CommandKind.FAIL: (frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED}), SessionStatus.FAILED),
+}
+#: statuses in which a session follows its strategy instance (gets its signals and prices)
+FOLLOWING = frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED})
+DELETABLE = frozenset({SessionStatus.CREATED, SessionStatus.STOPPED, SessionStatus.FAILED})
+_HINTS = {
+    (CommandKind.START, SessionStatus.SUSPENDED): "recover it instead",
+    (CommandKind.START, SessionStatus.FAILED): "recover it instead",
+    (CommandKind.START, SessionStatus.STOPPED): "a stopped session is final; create a new one",
+    (CommandKind.RECOVER, SessionStatus.CREATED): "start it instead",
 }
 
 
-def _transition(current: SessionState | None, command: SessionCommand) -> Decision:
-    if current is None:
-        return Rejected(f"no session {command.session_id}")
+def _transition(current: SessionState, command: SessionCommand) -> Decision:
     sources, target = TRANSITIONS[command.kind]
     if current.status is target:
-        return Unchanged(current)
+        return Unchanged(current)  # asked twice: harmless
     if current.status not in sources:
-        return Rejected(f"cannot {command.kind.value} a session that is {current.status.value}")
-    return Applied(
-        SessionState(
-            session_id=current.session_id,
-            spec=current.spec,
-            status=target,
-            version=current.version + 1,
-            created_at=current.created_at,
-            updated_at=command.issued_at,
-            last_command_id=command.command_id,
-        )
-    )
+        hint = _HINTS.get((command.kind, current.status))
+        return Rejected(f"cannot {command.kind.value} a session that is {current.status.value}"
+                        + (f": {hint}" if hint else ""))
+    changes: dict[str, Any] = {"status": target}
+    if target is SessionStatus.ACTIVE:
+        changes.update(started_at=current.started_at or command.issued_at, reason=None)
+    if target in (SessionStatus.STOPPED, SessionStatus.FAILED):
+        changes["reason"] = command.reason
+    if target is SessionStatus.STOPPED:
+        changes["keep_positions"] = bool(command.keep_positions)
+    return Applied(_next(current, command, **changes))
+
+
+def _modify(current: SessionState, command: SessionCommand, allowed: frozenset[SessionMode],
+            strategy_check: StrategyCheck | None) -> Decision:
+    spec = command.spec
+    if spec is None:
+        return Rejected("a modify command needs the new spec", "spec")
+    if current.status is SessionStatus.STOPPED:
+        return Rejected("cannot modify a session that is stopped: a stopped session is final")
+    if spec == current.spec:
+        return Unchanged(current)
+    if current.status in FOLLOWING and spec.mode is not current.spec.mode:
+        return Rejected(f"mode cannot change while the session is {current.status.value}; stop it and "
+                        "create a new session", "mode")
+    errors = spec_errors(spec, allowed, strategy_check)
+    if errors:
+        return Rejected("; ".join(f"{error.field}: {error.message}" for error in errors), errors[0].field)
+    return Applied(_next(current, command, spec=spec, spec_version=current.spec_version + 1))
+
+
+def _delete(current: SessionState) -> Decision:
+    if current.status not in DELETABLE:
+        return Rejected(f"cannot delete a session that is {current.status.value}: stop it first")
+    return Deleted(current)
+
+
+def _next(current: SessionState, command: SessionCommand, **changes: Any) -> SessionState:
+    """``current`` changed by ``command``: a new version stamped with the command's time and id."""
+    return current.derive(version=current.version + 1, updated_at=command.issued_at,
+                           last_command_id=command.command_id, **changes)
 
 
 def strategy_instance_id(spec: SessionSpec) -> str:
@@ -163,32 +275,52 @@ def strategy_instance_id(spec: SessionSpec) -> str:
     return f"{spec.strategy}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
-def strategy_changes(before: SessionState | None, after: SessionState) -> list[StrategyCommand]:
-    """What a transition asks of the strategy instance: follow on entering active, unfollow on leaving."""
-    was_active = before is not None and before.status is SessionStatus.ACTIVE
-    is_active = after.status is SessionStatus.ACTIVE
-    if was_active == is_active:
+def strategy_changes(before: SessionState | None, after: SessionState | None) -> list[StrategyCommand]:
+    """What a change asks of strategy instances: unfollow the one left, follow the one joined.
+
+    A session follows its instance while active or suspended (suspended sessions keep their
+    prices and signals so that protective exits are still watched). A modify that changes the
+    instance while following unfollows the old one and follows the new one, which takes the
+    next candle: the new spec applies from there.
+    """
+    left = _followed(before)
+    joined = _followed(after)
+    if left == joined:
         return []
-    action = StrategyAction.FOLLOW if is_active else StrategyAction.UNFOLLOW
-    spec = after.spec
-    return [StrategyCommand(command_id=f"{action.value}:{after.session_id}:v{after.version}", action=action,
-                            strategy_id=strategy_instance_id(spec), session_id=after.session_id,
-                            strategy=spec.strategy, parameters=spec.parameters, exchange=spec.exchange,
-                            symbol=spec.symbol, timeframe=spec.timeframe, at=after.updated_at)]
+    commands = []
+    if before is not None and left is not None:
+        commands.append(_strategy_command(StrategyAction.UNFOLLOW, before, after or before))
+    if after is not None and joined is not None:
+        commands.append(_strategy_command(StrategyAction.FOLLOW, after, after))
+    return commands
+
+
+def _followed(state: SessionState | None) -> str | None:
+    if state is None or state.status not in FOLLOWING:
+        return None
+    return strategy_instance_id(state.spec)
+
+
+def _strategy_command(action: StrategyAction, of: SessionState, at: SessionState) -> StrategyCommand:
+    spec = of.spec
+    return StrategyCommand(command_id=f"{action.value}:{of.session_id}:v{at.version}", action=action,
+                           strategy_id=strategy_instance_id(spec), session_id=of.session_id,
+                           strategy=spec.strategy, parameters=spec.parameters, exchange=spec.exchange,
+                           symbol=spec.symbol, timeframe=spec.timeframe, at=at.updated_at)
 
 
 def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode],
             strategy_check: StrategyCheck | None) -> Decision:
     spec = command.spec
     if spec is None:
-        return Rejected("a create command needs a spec")
+        return Rejected("a create command needs a spec", "spec")
     if current is not None:
-        if current.last_command_id == command.command_id and current.spec == spec:
-            return Unchanged(current)
-        return Rejected(f"session {command.session_id} already exists")
+        if current.spec == spec:
+            return Unchanged(current)  # asking again for exactly what exists: a retry
+        return Rejected(f"session {command.session_id} already exists", "session_id")
     errors = spec_errors(spec, allowed, strategy_check)
     if errors:
-        return Rejected("; ".join(f"{error.field}: {error.message}" for error in errors))
+        return Rejected("; ".join(f"{error.field}: {error.message}" for error in errors), errors[0].field)
     return Applied(
         SessionState(
             session_id=command.session_id,

@@ -21,13 +21,14 @@ from .market import Candle, StrategyCandle
 from .notifications import DeadLetter, Notification
 from .orders import ExecutionReport, Order, RawOrder
 from .positions import Position
-from .sessions import SessionCommand, SessionFeed, SessionRequest, SessionSpec, SessionState
+from .sessions import AutoStop, RiskParams, SessionCommand, SessionFeed, SessionRequest, SessionSpec, SessionState
 from .signals import Signal
 from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
     "ActiveStrategy",
+    "AutoStop",
     "Candle",
     "CommandKind",
     "DeadLetter",
@@ -42,6 +43,7 @@ __all__ = [
     "Position",
     "RawOrder",
     "RequestKind",
+    "RiskParams",
     "SessionCommand",
     "SessionFeed",
     "SessionMode",

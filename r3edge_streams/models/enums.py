@@ -35,11 +35,16 @@ class SessionStatus(StrEnum):
 
 
 class CommandKind(StrEnum):
-    """What a session command asks for (suspend, recover, modify and delete arrive with the lifecycle)."""
+    """What a session command asks for: the trader's lifecycle commands, and ``fail`` from the engine."""
 
     CREATE = "create"
     START = "start"
     STOP = "stop"
+    SUSPEND = "suspend"
+    RECOVER = "recover"
+    MODIFY = "modify"
+    DELETE = "delete"
+    FAIL = "fail"
 
 
 class RequestKind(StrEnum):

@@ -16,8 +16,30 @@ from .enums import CommandKind, RequestKind, SessionMode, SessionStatus
 from .signals import Signal
 
 
+class RiskParams(Record):
+    """Money management limits of a session (fractions are of the session's equity)."""
+
+    capital: Decimal = Decimal("10000")  # starting equity in the quote currency (paper, backtest)
+    risk_per_trade: Decimal = Decimal("0.01")  # equity lost if a stop-loss is hit
+    max_position_fraction: Decimal = Decimal("0.25")  # notional of one position at most
+    stop_loss_pct: Optional[Decimal] = None  # distance from entry, in percent
+    take_profit_pct: Optional[Decimal] = None
+    max_open_positions: int = 1
+
+
+class AutoStop(Record):
+    """When the engine stops a session by itself (each condition optional)."""
+
+    max_duration_seconds: Optional[int] = None  # of running since the first start
+    loss_limit: Optional[Decimal] = None  # stop once PnL <= -loss_limit (quote currency)
+    gain_target: Optional[Decimal] = None  # stop once PnL >= gain_target
+
+
 class SessionSpec(Record):
-    """What a trader asks to run: a strategy instance on a market, in a mode."""
+    """What a trader asks to run: a strategy instance on a market, in a mode, within limits.
+
+    ``account`` names exchange credentials configured on the workers (never the secrets).
+    """
 
     strategy: str
     parameters: dict[str, Any]
@@ -26,16 +48,27 @@ class SessionSpec(Record):
     timeframe: str
     mode: SessionMode
     refresh_seconds: int
+    account: Optional[str] = None
+    risk: RiskParams = RiskParams()
+    auto_stop: AutoStop = AutoStop()
 
 
 class SessionCommand(Record):
-    """A request to change session ``session_id``; ``command_id`` makes it idempotent."""
+    """A request to change session ``session_id``; ``command_id`` makes it idempotent.
+
+    ``spec``: of a create, or the whole new spec of a modify. ``reason``: why (an auto-stop, a
+    failure). ``keep_positions``: a stop that leaves open positions alone. ``expected_version``:
+    apply only if the session is still at that version (optimistic concurrency).
+    """
 
     command_id: str
     session_id: str
     kind: CommandKind
     issued_at: datetime
     spec: Optional[SessionSpec] = None
+    reason: Optional[str] = None
+    keep_positions: Optional[bool] = None
+    expected_version: Optional[int] = None
 
 
 class SessionState(Record):
@@ -48,6 +81,10 @@ class SessionState(Record):
     created_at: datetime
     updated_at: datetime
     last_command_id: str
+    spec_version: int = 1  # bumped by each modify; the new spec applies from the next candle
+    started_at: Optional[datetime] = None  # first start: auto-stop durations count from here
+    reason: Optional[str] = None  # why it was stopped or failed
+    keep_positions: bool = False  # a stop that leaves open positions open
 
 
 class SessionRequest(Record):

@@ -58,19 +58,24 @@ def local_items(table: TableT) -> list[tuple[str, Any]]:
 
 async def routed(
     view: web.View, request: web.Request, table: CollectionT, key: str,
-    local: Callable[[], Awaitable[web.Response]],
+    local: Callable[[], Awaitable[web.Response]], body: bytes | None = None,
 ) -> web.Response:
-    """Answer with ``local()`` if this worker owns ``key``, else forward to the owner."""
+    """Answer with ``local()`` if this worker owns ``key``, else forward to the owner.
+
+    ``body`` replaces the request's body when forwarding (a view that completed it, say with
+    a generated id, forwards what it decided on).
+    """
     owner = owner_of(table, key)
     if owner == me():
         return await local()
     if request.headers.get(FORWARDED):
         raise HttpError(503, "ownership of this key is moving between workers; retry shortly")
-    return await _forward(view, request, owner)
+    return await _forward(view, request, owner, body)
 
 
-async def _forward(view: web.View, request: web.Request, owner: str) -> web.Response:
-    body = await request.read()
+async def _forward(view: web.View, request: web.Request, owner: str, body: bytes | None) -> web.Response:
+    if body is None:
+        body = await request.read()
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
     headers[FORWARDED] = me()
     url = f"{owner}{request.path_qs}"  # type: ignore[attr-defined]
@@ -83,20 +88,26 @@ async def _forward(view: web.View, request: web.Request, owner: str) -> web.Resp
         raise HttpError(503, f"owner {owner} unreachable: {exc.__class__.__name__}", worker=owner) from None
 
 
-async def gather(table: CollectionT, path: str, local: Callable[[], list[Any]]) -> list[Any]:
-    """Every owner's share of ``table``: ``local()`` here, ``GET path`` (JSON ``items``) elsewhere."""
+async def gather(request: web.Request, table: CollectionT, path: str, local: Callable[[], list[Any]]) -> list[Any]:
+    """Every owner's share of ``table``: ``local()`` here, ``GET path`` (JSON ``items``) elsewhere.
+
+    Peers are asked with the client's own credentials.
+    """
     assigned = owners(table)
     if len(assigned) < (table.partitions or app.conf.topic_partitions):
         raise HttpError(503, "partitions are not all assigned yet (rebalancing); retry shortly")
-    shares = await asyncio.gather(*(_share(url, path, local) for url in sorted(set(assigned.values()))))
+    headers = {FORWARDED: me()}
+    if "Authorization" in request.headers:
+        headers["Authorization"] = request.headers["Authorization"]
+    shares = await asyncio.gather(*(_share(url, path, local, headers) for url in sorted(set(assigned.values()))))
     return [item for share in shares for item in share]
 
 
-async def _share(url: str, path: str, local: Callable[[], list[Any]]) -> list[Any]:
+async def _share(url: str, path: str, local: Callable[[], list[Any]], headers: dict[str, str]) -> list[Any]:
     if url == me():
         return local()
     try:
-        async with app.http_client.get(f"{url}{path}", headers={FORWARDED: me()}, timeout=PEER_TIMEOUT) as response:
+        async with app.http_client.get(f"{url}{path}", headers=headers, timeout=PEER_TIMEOUT) as response:
             if response.status != 200:
                 raise HttpError(502, f"worker {url} answered {response.status}", worker=url)
             body = await response.json()

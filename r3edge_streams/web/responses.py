@@ -21,9 +21,11 @@ V = TypeVar("V", bound=web.View)
 class HttpError(Exception):
     """An error answer: HTTP ``status`` with a JSON body ``{"error": ..., "field": ...}``."""
 
-    def __init__(self, status: int, message: str, field: str | None = None, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
         self.body: dict[str, Any] = {"error": message, **({"field": field} if field else {}), **extra}
 
 
@@ -35,7 +37,7 @@ def json_errors(handler: Callable[..., Awaitable[web.Response]]) -> Callable[...
         try:
             return await handler(view, request, *args, **kwargs)
         except HttpError as exc:
-            return view.json(exc.body, status=exc.status)
+            return view.json(exc.body, status=exc.status, headers=exc.headers)
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return view.json({"error": "internal error"}, status=500)

@@ -19,6 +19,7 @@ from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
 from ..topics import publish
 from .cluster import gather, local_items, routed
+from .auth import READ, TRADER, require
 from .responses import HttpError, json_errors
 
 LOCAL_SCOPE = "local"
@@ -29,10 +30,11 @@ class StrategyCollection(web.View):
     """All strategy instances (``?scope=local``: this worker's share)."""
 
     @json_errors
+    @require(READ)
     async def get(self, request: web.Request) -> web.Response:
         if request.query.get("scope") == LOCAL_SCOPE:
             return self.json({"items": _local()})
-        items = await gather(active_strategies, f"/strategies?scope={LOCAL_SCOPE}", _local)
+        items = await gather(request, active_strategies, f"/strategies?scope={LOCAL_SCOPE}", _local)
         wanted = request.query.get("active")
         if wanted not in (None, "true", "false"):
             raise HttpError(400, "must be true or false", "active")
@@ -47,6 +49,7 @@ class StrategyReset(web.View):
     """``POST``: give a failed instance a fresh start (new window, warmed from history)."""
 
     @json_errors
+    @require(TRADER)
     async def post(self, request: web.Request, strategy_id: str) -> web.Response:
         if not strategy_id or len(strategy_id) > 128:
             raise HttpError(400, "must be a strategy instance id", "strategy_id")

@@ -17,6 +17,7 @@ from ..application import app
 from ..models import Workload, to_json
 from ..tables.workloads import workloads
 from .cluster import gather, local_items, me
+from .auth import READ, require
 from .responses import HttpError, json_errors
 
 LOCAL_SCOPE = "local"
@@ -28,10 +29,11 @@ class WorkloadCollection(web.View):
     """All workloads (``?scope=local``: this worker's share)."""
 
     @json_errors
+    @require(READ)
     async def get(self, request: web.Request) -> web.Response:
         if request.query.get("scope") == LOCAL_SCOPE:
             return self.json({"items": _local_workloads()})
-        items = await gather(workloads, f"/workloads?scope={LOCAL_SCOPE}", _local_workloads)
+        items = await gather(request, workloads, f"/workloads?scope={LOCAL_SCOPE}", _local_workloads)
         items = [item for item in items if _matches(item, request.query)]
         items.sort(key=lambda item: item["market"])
         return self.json({"items": items, "count": len(items)})

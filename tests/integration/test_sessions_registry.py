@@ -26,7 +26,7 @@ SPEC: dict[str, Any] = {
 
 def create(worker: Worker, session_id: str, **overrides: Any) -> None:
     reply = request("POST", f"{worker.url}/sessions", {"session_id": session_id, **SPEC, **overrides})
-    assert reply.status == 202, reply
+    assert reply.status == 201, reply  # the owner waited for the session agent's decision
     assert reply.body["session_id"] == session_id
     assert reply.headers["Location"] == f"/sessions/{session_id}"
 

@@ -44,10 +44,10 @@ async def test_a_worker_killed_mid_stream_loses_and_duplicates_no_signal(
         strategy, parameters = INSTANCES[n % 3]
         followers[instance_id(strategy, parameters)].append(f"k{n:02d}")
         body = {"session_id": f"k{n:02d}", **spec(strategy, parameters)}
-        assert request("POST", f"{pair[n % 2].url}/sessions", body).status == 202
+        assert request("POST", f"{pair[n % 2].url}/sessions", body).status == 201
     for n in range(SESSIONS):
         reply = await wait_for_async(lambda: _start(pair[n % 2], f"k{n:02d}"), 30, what=f"session k{n:02d} to start")
-        assert reply.status == 202
+        assert reply.status == 200
     expected = {instance_id(s, p): expected_signals(rows, s, p) for s, p in INSTANCES}
 
     async def every_instance_signalled() -> bool:
@@ -91,7 +91,7 @@ async def test_a_crash_after_the_signal_before_the_window_write_sends_no_second_
     followers: dict[str, list[str]] = defaultdict(list)
     for n, (strategy, parameters) in enumerate(INSTANCES[:2] * 3):
         followers[instance_id(strategy, parameters)].append(f"c{n}")
-        assert request("POST", f"{worker.url}/sessions", {"session_id": f"c{n}", **spec(strategy, parameters)}).status == 202
+        assert request("POST", f"{worker.url}/sessions", {"session_id": f"c{n}", **spec(strategy, parameters)}).status == 201
     for n in range(6):
         await wait_for_async(lambda: _start(worker, f"c{n}"), 30, what=f"session c{n} to start")
     assert worker.process is not None
@@ -159,7 +159,7 @@ async def test_a_failing_plugin_is_isolated_notified_and_can_be_reset(
     await asyncio.to_thread(lambda: worker.start().wait_ready())
     sessions = {"fragile": ("fragile", {"fail_at": fail_at}), "steady": INSTANCES[0]}
     for name, (strategy, parameters) in sessions.items():
-        assert request("POST", f"{worker.url}/sessions", {"session_id": name, **spec(strategy, parameters)}).status == 202
+        assert request("POST", f"{worker.url}/sessions", {"session_id": name, **spec(strategy, parameters)}).status == 201
         await wait_for_async(lambda: _start(worker, name), 30, what=f"session {name} to start")
     fragile, steady = instance_id("fragile", {"fail_at": fail_at}), instance_id(*INSTANCES[0])
 

@@ -72,10 +72,10 @@ async def test_sessions_get_exactly_their_instance_signals_once(
         strategy, parameters = INSTANCES[n % 3]
         session_id = f"s{n:03d}"
         followers[instance_id(strategy, parameters)].append(session_id)
-        assert request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status == 202
+        assert request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status == 201
     await asyncio.to_thread(wait_for, lambda: len(request("GET", f"{worker.url}/sessions").body["items"]) == 200, 60)
     for n in range(200):
-        assert request("POST", f"{worker.url}/sessions/s{n:03d}/start").status == 202
+        assert request("POST", f"{worker.url}/sessions/s{n:03d}/start").status == 200
 
     async def collected() -> bool:
         items = request("GET", f"{worker.url}/workloads").body["items"]

@@ -17,13 +17,22 @@ class Reply:
     body: Any
 
 
+#: the tokens test workers are configured with (tests/kit/workers.py)
+TRADER_TOKEN = "test-trader-token-5b1f0c2e"
+READ_TOKEN = "test-read-token-9d4a7e31"
+
+
 def request(method: str, url: str, body: Any = None, *, raw: bytes | None = None,
-            content_type: str = "application/json", timeout: float = 15.0) -> Reply:
-    """Send one request; the reply's body is parsed JSON (or the text if it is not JSON)."""
+            content_type: str = "application/json", timeout: float = 15.0,
+            token: str | None = TRADER_TOKEN) -> Reply:
+    """Send one request (as a trader unless ``token`` says otherwise); the reply's body is parsed
+    JSON (or the text if it is not JSON)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         req.add_header("Content-Type", content_type)
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return _reply(response.status, dict(response.headers), response.read())

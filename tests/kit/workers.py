@@ -16,7 +16,7 @@ from pathlib import Path
 
 from r3edge_streams.localkafka import free_port
 
-from .http import request, wait_for
+from .http import READ_TOKEN, TRADER_TOKEN, request, wait_for
 
 FAUST = str(Path(sys.executable).with_name("faust"))
 PROJECT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,7 @@ class Worker:
             "R3EDGE_WEB_PORT": str(self.port),
             "R3EDGE_TOPIC_PREFIX": self.topic_prefix,
             "R3EDGE_PARTITIONS": str(self.partitions),
+            "R3EDGE_API_TOKENS": f"trader:{TRADER_TOKEN},read:{READ_TOKEN}",
             **self.extra_env,
         })
         return env

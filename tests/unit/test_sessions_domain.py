@@ -67,7 +67,7 @@ def test_a_different_create_for_an_existing_session_is_rejected() -> None:
 
 
 def test_create_without_a_spec_is_rejected() -> None:
-    assert apply_command(None, create(spec=None), PAPER_ONLY) == Rejected("a create command needs a spec")
+    assert apply_command(None, create(spec=None), PAPER_ONLY) == Rejected("a create command needs a spec", "spec")
 
 
 def test_an_invalid_spec_from_kafka_is_rejected_with_every_reason() -> None:
@@ -77,9 +77,11 @@ def test_an_invalid_spec_from_kafka_is_rejected_with_every_reason() -> None:
 
 
 def test_live_sessions_need_a_live_deployment() -> None:
-    live = spec_with(mode=SessionMode.LIVE)
+    live = spec_with(mode=SessionMode.LIVE, account="main")
     assert [e.field for e in spec_errors(live, PAPER_ONLY)] == ["mode"]
     assert spec_errors(live, allowed_modes(live_enabled=True)) == []
+    no_account = spec_with(mode=SessionMode.LIVE)
+    assert [e.field for e in spec_errors(no_account, allowed_modes(live_enabled=True))] == ["account"]
 
 
 @pytest.mark.parametrize(
@@ -152,8 +154,8 @@ def test_refused_transitions_say_why() -> None:
     assert isinstance(stopped, Applied)
     assert strategy_changes(created(), stopped.state) == []  # never active: nothing to unfollow
     assert apply_command(stopped.state, command_of(CommandKind.START, n=2), PAPER_ONLY) == Rejected(
-        "cannot start a session that is stopped")
-    assert apply_command(None, command_of(CommandKind.START), PAPER_ONLY) == Rejected("no session s1")
+        "cannot start a session that is stopped: a stopped session is final; create a new one")
+    assert apply_command(None, command_of(CommandKind.START), PAPER_ONLY) == Rejected("no session s1", "session_id")
 
 
 def test_equal_specs_share_one_strategy_instance() -> None:
@@ -173,4 +175,4 @@ def test_the_strategy_check_is_applied_after_the_field_checks() -> None:
     assert spec_errors(SPEC, PAPER_ONLY, refuse) == [FieldError("strategy", "unknown strategy 'sma_cross'")]
     assert [e.field for e in spec_errors(spec_with(symbol="x"), PAPER_ONLY, refuse)] == ["symbol"]
     decision = apply_command(None, create(), PAPER_ONLY, refuse)
-    assert decision == Rejected("strategy: unknown strategy 'sma_cross'")
+    assert decision == Rejected("strategy: unknown strategy 'sma_cross'", "strategy")

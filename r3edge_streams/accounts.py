@@ -1,0 +1,93 @@
+"""Exchange accounts: credentials by account name, read from the operator's file, never shown.
+
+In: ``R3EDGE_ACCOUNTS_FILE``, a JSON object ``{"name": {"exchange": "binance", "api_key": "...",
+"secret": "...", "password": "..."}}`` on the worker's disk (mode 0600 is expected; a file
+others can read is refused). Out: :class:`Accounts`. Sessions, commands, tables and views carry
+only the account *name*; the secrets stay in this process, wrapped in :class:`Secret`, whose
+``repr`` and ``str`` are masked so that no log line or error message can print them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_FIELDS = {"exchange", "api_key", "secret", "password"}
+
+
+class AccountsError(ValueError):
+    """The accounts file is unreadable, readable by others, or malformed (never quotes a secret)."""
+
+
+class Secret:
+    """A credential: ``reveal()`` hands it to the exchange client; everything else sees ``***``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Account:
+    """One exchange account: its exchange id and masked credentials."""
+
+    name: str
+    exchange: str
+    api_key: Secret
+    secret: Secret
+    password: Secret | None = None
+
+
+class Accounts:
+    """The accounts this worker can trade with, by name."""
+
+    def __init__(self, accounts: Mapping[str, Account] | None = None) -> None:
+        self._accounts = dict(accounts or {})
+
+    def get(self, name: str) -> Account | None:
+        return self._accounts.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._accounts)
+
+    @classmethod
+    def load(cls, path: Path | None) -> "Accounts":
+        """Read ``path`` (None: no accounts)."""
+        if path is None:
+            return cls()
+        try:
+            mode = path.stat().st_mode
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise AccountsError(f"cannot read accounts file {path}: {type(exc).__name__}") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise AccountsError(f"accounts file {path} is readable by others: chmod 600 it")
+        if not isinstance(raw, dict):
+            raise AccountsError(f"accounts file {path} must hold a JSON object of accounts")
+        return cls({name: _account(name, entry) for name, entry in raw.items()})
+
+
+def _account(name: str, entry: Any) -> Account:
+    if not _NAME_RE.match(name):
+        raise AccountsError(f"account name {name!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    if not isinstance(entry, dict) or set(entry) - _FIELDS or not {"exchange", "api_key", "secret"} <= set(entry):
+        raise AccountsError(f"account {name!r} must have exchange, api_key, secret (and optionally password)")
+    if not all(isinstance(value, str) and value for value in entry.values()):
+        raise AccountsError(f"account {name!r}: every field must be a non-empty string")
+    password = entry.get("password")
+    return Account(name=name, exchange=entry["exchange"], api_key=Secret(entry["api_key"]),
+                   secret=Secret(entry["secret"]), password=Secret(password) if password else None)

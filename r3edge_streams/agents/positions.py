@@ -1,0 +1,24 @@
+"""The positions view: the latest position of each session, from the ``positions`` topic.
+
+Consumes ``positions`` (key sessionId), written by the position tracker. Owns (sole writer)
+the ``session_positions`` table; an update older than the one held is ignored.
+"""
+
+from __future__ import annotations
+
+from faust.types import StreamT
+
+from ..application import app
+from ..models import Position
+from ..streams import accepted
+from ..tables.session_positions import session_positions
+from ..topics import positions
+
+
+@app.agent(positions, name="positions")
+async def positions_agent(stream: StreamT[bytes]) -> None:
+    """Keep the newest position per session."""
+    async for _, position in accepted(stream, "positions", Position):
+        held = session_positions.get(position.session_id)
+        if held is None or position.updated_at >= held.updated_at:
+            session_positions[position.session_id] = position

@@ -1,0 +1,19 @@
+"""The ``session_positions`` table: sessionId -> the latest Position published for the session.
+
+Written only by the positions agent (:mod:`r3edge_streams.agents.positions`) from the
+``positions`` topic (key sessionId, co-partitioned with ``sessions``); read by the tracker's
+auto-stop checks.
+"""
+
+from __future__ import annotations
+
+from ..application import app, settings
+from ..models import Position
+
+session_positions = app.Table(
+    "session_positions",
+    key_type=str,
+    value_type=Position,
+    partitions=settings.partitions,
+    help="Latest position of each session, as published on positions.",
+)
