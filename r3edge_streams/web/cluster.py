@@ -23,6 +23,7 @@ from .responses import HttpError
 PEER_TIMEOUT = aiohttp.ClientTimeout(total=10)
 FORWARDED = "X-R3edge-Forwarded-By"
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
+_ANSWER_HEADERS = ("Location", "WWW-Authenticate")  # the owner's answer headers a client needs
 
 
 def owners(table: CollectionT) -> dict[int, str]:
@@ -83,7 +84,8 @@ async def _forward(view: web.View, request: web.Request, owner: str, body: bytes
         async with app.http_client.request(request.method, url, headers=headers, data=body,
                                            timeout=PEER_TIMEOUT) as response:
             payload = await response.read()
-            return view.bytes(payload, content_type=response.content_type, status=response.status)
+            kept = {name: response.headers[name] for name in _ANSWER_HEADERS if name in response.headers}
+            return view.bytes(payload, content_type=response.content_type, status=response.status, headers=kept)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise HttpError(503, f"owner {owner} unreachable: {exc.__class__.__name__}", worker=owner) from None
 

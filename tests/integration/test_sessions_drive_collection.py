@@ -89,11 +89,15 @@ async def test_start_and_stop_of_unknown_sessions_and_actions_get_json_errors(
     assert bad.status == 404 and bad.body["field"] == "action"
     post(worker, "/sessions/known/stop")
     await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "stopped", 30)
-    post(worker, "/sessions/known/start")  # refused by the agent: stopped is final
+    refused = request("POST", f"{worker.url}/sessions/known/start")  # stopped is final: refused at once
+    assert refused.status == 409 and refused.body == {
+        "error": "cannot start a session that is stopped: a stopped session is final; create a new one",
+        "field": "status"}
 
-    async def refusal() -> list[dict[str, Any]]:
+    async def notices() -> list[dict[str, Any]]:
         return await values(kafka, f"{topic_prefix}.notifications")
 
-    [notice] = await wait_for_async(refusal, 30, what="the refusal notice")
-    assert notice["session_id"] == "known" and notice["body"] == "cannot start a session that is stopped"
+    [notice] = await wait_for_async(notices, 30, what="the stop notice")
+    assert (notice["session_id"], notice["category"], notice["body"]) == ("known", "session.stopped",
+                                                                          "as the trader asked")
     assert status_of(worker, "known") == "stopped"
