@@ -50,7 +50,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
     if content_type != "application/json":
         raise HttpError(415, f"Content-Type must be application/json, got {content_type!r}")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)  # type: ignore[attr-defined]
+    raw = await request.read()  # aiohttp keeps it: a view that forwards the request sends it again
     if len(raw) > MAX_BODY_BYTES:
         raise HttpError(413, f"body larger than {MAX_BODY_BYTES} bytes")
     try:
