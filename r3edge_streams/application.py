@@ -51,6 +51,12 @@ app = R3edgeApp(
     web_bind=settings.web_host,
     web_port=settings.web_port,
     canonical_url=settings.canonical_url,
+    # Faust's own pages would serve table contents and the assignment without any token
+    web_router_enabled=False,
+    web_tables_enabled=False,
+    web_graph_enabled=False,
+    web_stats_enabled=False,
+    web_metrics_enabled=False,
     # a killed worker's partitions move after 10 s, not Faust's default 60 s
     broker_session_timeout=10.0,
     broker_heartbeat_interval=2.0,

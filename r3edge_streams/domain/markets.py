@@ -24,7 +24,7 @@ TIMEFRAMES: dict[str, timedelta] = {
 }
 
 _EXCHANGE_RE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$")
+SYMBOL_RE = re.compile(r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}(:[A-Z0-9]{1,20})?$")
 
 
 def exchange_error(exchange: str) -> str | None:
@@ -36,7 +36,7 @@ def exchange_error(exchange: str) -> str | None:
 
 def symbol_error(symbol: str) -> str | None:
     """Why ``symbol`` is not a unified symbol (``BASE/QUOTE`` or ``BASE/QUOTE:SETTLE``), or None."""
-    if _SYMBOL_RE.match(symbol):
+    if SYMBOL_RE.match(symbol):
         return None
     return "must be a unified symbol such as 'BTC/USDT'"
 
