@@ -30,6 +30,8 @@ def test_worker_runs_the_faust_worker_command() -> None:
 def test_worker_environment_is_valid_settings() -> None:
     env = {key: str(value) for key, value in SERVICES["worker"]["environment"].items()}
     assert all(key.startswith("R3EDGE_") for key in env)
+    assert env["R3EDGE_API_TOKENS"].startswith("${R3EDGE_API_TOKENS:?")  # required from the operator, never in the file
+    env["R3EDGE_API_TOKENS"] = "trader:" + "x" * 32  # what compose substitutes
     settings = load_settings(env)  # raises on any unknown or invalid variable
     assert settings.store == "rocksdb://"
     assert settings.web_host == "0.0.0.0" and "0.0.0.0" not in settings.canonical_url
