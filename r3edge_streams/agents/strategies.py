@@ -12,6 +12,7 @@ a failing strategy is marked failed there and notified, the others go on. A sign
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -27,7 +28,7 @@ from ..signalmemory import SignalMemory
 from ..domain.activation import apply_strategy_command
 from ..domain.candles import close_time, is_closed, timeframe_delta
 from ..domain.notices import strategy_failed
-from ..exchanges.base import ExchangeError
+from ..exchanges.base import ExchangeClient, ExchangeError
 from ..models import ActiveStrategy, Candle, StrategyCandle, StrategyCommand
 from ..strategies.base import Strategy, StrategyError
 from ..strategies.registry import create
@@ -38,6 +39,8 @@ from ..tables.strategy_windows import strategy_windows
 from ..topics import publish, publish_many, signals, strategiesdata, strategycommands
 
 log = logging.getLogger(__name__)
+HISTORY_PATIENCE = 10.0  # seconds to wait for an exchange clock that lags the candle to warm from
+HISTORY_WIDENING = (1, 4, 16)  # look-backs, in warm-ups, tried until the warm-up is full
 _built: dict[str, tuple[int, Strategy]] = {}
 
 
@@ -122,15 +125,41 @@ def _strategy(instance: ActiveStrategy) -> Strategy | None:
 
 
 async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Sequence[Candle]:
-    """Closed candles before ``candle`` to warm a new window (empty if the exchange cannot say)."""
-    if warmup <= 1:
+    """The ``warmup - 1`` closed candles before ``candle``, to warm a new window (fewer if the
+    exchange cannot say).
+
+    Markets have gaps (minutes without trades), so the look-back widens until enough candles
+    are found. The exchange is asked only once its clock has passed the candle's close: a
+    worker whose view of the exchange lags the collector's (replays started at different
+    moments) would otherwise get a history that stops short, and a window with a hole decides
+    wrongly.
+    """
+    needed = warmup - 1
+    if needed <= 0:
         return []
-    since: datetime = candle.open_time - timeframe_delta(candle.timeframe) * (warmup - 1)
+    earlier: list[Candle] = []
     try:
-        fetched = await registry.get(instance.exchange).fetch_candles(instance.symbol, instance.timeframe, since,
-                                                                      warmup)
+        exchange = registry.get(instance.exchange)
+        if not await _caught_up(exchange, close_time(candle)):
+            log.warning("exchange %s is behind %s: warming %s with what it has", instance.exchange,
+                        close_time(candle).isoformat(), instance.strategy_id)
+        for widen in HISTORY_WIDENING:
+            since = candle.open_time - timeframe_delta(candle.timeframe) * needed * widen
+            fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe, since, needed * widen + 1)
+            earlier = [c for c in fetched if isinstance(c, Candle) and c.open_time < candle.open_time
+                       and is_closed(c, candle.open_time)]
+            if len(earlier) >= needed:
+                break
     except ExchangeError as exc:
         log.warning("no history to warm %s up: %s", instance.strategy_id, exc)
-        return []
-    return [c for c in fetched if isinstance(c, Candle) and c.open_time < candle.open_time
-            and is_closed(c, candle.open_time)]
+    return earlier[-needed:]
+
+
+async def _caught_up(exchange: ExchangeClient, moment: datetime, patience: float = HISTORY_PATIENCE) -> bool:
+    """Wait (at most ``patience`` seconds) until the exchange's clock reaches ``moment``."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while await exchange.now() < moment:
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True

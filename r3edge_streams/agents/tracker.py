@@ -3,7 +3,8 @@
 Consumes ``sessionsrequest`` (key sessionId): signals from the strategy agent, price updates
 from the fan-out agent, tracking ticks from the scheduler. Owns (sole writer) the
 ``session_feeds`` table; a repeated request (same candle or time as one taken) is dropped,
-which is what makes the producers' at-least-once sends exactly-once for a session. After each
+which is what makes the producers' at-least-once sends exactly-once for a session, and so is
+a signal of an instance the session left (a modification cuts over at once). After each
 request it checks the session's auto-stop conditions (reading ``sessions`` and
 ``session_positions``, co-partitioned) and, when one is reached, produces a stop on
 ``sessioncommands`` as if the trader had asked, with the reason. The position tracker of the
@@ -19,6 +20,7 @@ from faust.types import StreamT
 from ..application import app
 from ..domain.autostop import auto_stop_command, auto_stop_reason
 from ..domain.feeds import apply_request
+from ..domain.sessions import strategy_instance_id
 from ..models import SessionRequest
 from ..streams import accepted
 from ..tables.session_feeds import session_feeds
@@ -34,7 +36,9 @@ _stopping: dict[str, int] = {}  # session -> version a stop was sent for (not to
 async def tracker_agent(stream: StreamT[bytes]) -> None:
     """Take each request once into the session's feed; stop the session when a condition is met."""
     async for _, request in accepted(stream, "sessionsrequest", SessionRequest):
-        feed = apply_request(session_feeds.get(request.session_id), request)
+        state = sessions.get(request.session_id)
+        following = strategy_instance_id(state.spec) if state is not None else None
+        feed = apply_request(session_feeds.get(request.session_id), request, following)
         if feed is not None:
             session_feeds[request.session_id] = feed
         await _watch(request)

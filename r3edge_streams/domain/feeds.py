@@ -1,8 +1,9 @@
 """A session's feed (pure): each signal, price update and tracking tick taken once, in order.
 
-In: the session's ``SessionFeed`` (or None) and a ``SessionRequest`` from ``sessionsrequest``.
-Out: the new feed, or None when the request is a repeat: a redelivery, or an effect a crashed
-producer sent again. Signals come in candle order per session and prices and ticks in time
+In: the session's ``SessionFeed`` (or None), a ``SessionRequest`` from ``sessionsrequest`` and
+the strategy instance the session follows now. Out: the new feed, or None when the request is
+a repeat (a redelivery, or an effect a crashed producer sent again) or a signal of an instance
+the session no longer follows (sent before a modification reached that instance). Signals come in candle order per session and prices and ticks in time
 order, so "not newer than the last one taken" is exactly "seen already".
 """
 
@@ -11,11 +12,15 @@ from __future__ import annotations
 from ..models import RequestKind, SessionFeed, SessionRequest
 
 
-def apply_request(feed: SessionFeed | None, request: SessionRequest) -> SessionFeed | None:
-    """The feed after ``request``; None if the feed has it already (or it carries nothing)."""
+def apply_request(feed: SessionFeed | None, request: SessionRequest, instance_id: str | None = None
+                  ) -> SessionFeed | None:
+    """The feed after ``request``; None if the feed has it already, it carries nothing, or it is a
+    signal of another instance than ``instance_id`` (when given)."""
     current = feed or SessionFeed(session_id=request.session_id, signals=0, prices=0, ticks=0,
                                   updated_at=request.at)
     if request.kind is RequestKind.SIGNAL:
+        if instance_id is not None and request.signal is not None and request.signal.strategy_id != instance_id:
+            return None
         return _signal(current, request)
     if request.kind is RequestKind.PRICE:
         return _price(current, request)

@@ -126,12 +126,11 @@ def _account_error(spec: SessionSpec) -> str | None:
     return None
 
 
-def _between(value: Decimal | None, low: Decimal, high: Decimal, low_open: bool = True) -> str | None:
-    if value is None:
+def _between(value: Decimal | None, low: Decimal, high: Decimal) -> str | None:
+    """None if ``value`` is unset or in (low, high]."""
+    if value is None or low < value <= high:
         return None
-    if (value <= low if low_open else value < low) or value > high:
-        return f"must be {'above' if low_open else 'at least'} {low} and at most {high}"
-    return None
+    return f"must be above {low} and at most {high}"
 
 
 def _risk_errors(spec: SessionSpec) -> list[tuple[str, str | None]]:

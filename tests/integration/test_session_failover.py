@@ -86,10 +86,11 @@ async def _ticked_since(worker: Worker, counts: dict[str, int], more: int) -> di
 async def test_a_modification_applies_from_the_next_candle(
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, tmp_path: Path
 ) -> None:
-    rows = json.loads(DATA.read_text())[:2400]
-    worker = workers(extra_env=replay_env(tmp_path, rows, "x1200"))
+    """At 60x a candle closes every second, longer than a modification takes to reach the strategies."""
+    rows = json.loads(DATA.read_text())[:1500]
+    worker = workers(extra_env={**replay_env(tmp_path, rows, "x60"), "R3EDGE_COLLECT_LOOKBACK": "30"})
     await asyncio.to_thread(lambda: worker.start().wait_ready())
-    old, new = {"fast": 5, "slow": 20}, {"fast": 8, "slow": 21}
+    old, new = {"fast": 2, "slow": 5}, {"fast": 3, "slow": 7}  # frequent crossings: a short test
     assert request("POST", f"{worker.url}/sessions", {"session_id": "m", **spec("sma_cross", old)}).status == 201
     assert request("POST", f"{worker.url}/sessions/m/start").status == 200
 
@@ -98,26 +99,33 @@ async def test_a_modification_applies_from_the_next_candle(
                  if r["session_id"] == "m" and r["kind"] == "signal"]
         return found if len(found) >= count else None
 
-    await wait_for_async(lambda: signalled(5), 60, interval=1, what="signals of the first spec")
+    await wait_for_async(lambda: signalled(4), 90, interval=1, what="signals of the first spec")
     seen_before = _price_time(worker)  # the newest candle the session had when the trader modified it
     modified = request("PATCH", f"{worker.url}/sessions/m", {"parameters": new})
     assert modified.status == 200 and modified.body["spec_version"] == 2
     seen_after = _price_time(worker)
     before = len(await signalled(0) or [])
-    received = await wait_for_async(lambda: signalled(before + 5), 90, interval=1, what="signals of the new spec")
+    received = await wait_for_async(lambda: signalled(before + 4), 90, interval=1, what="signals of the new spec")
     old_id, new_id = instance_id("sma_cross", old), instance_id("sma_cross", new)
     sources = [r["signal"]["strategy_id"] for r in received]
     switch = sources.index(new_id)
-    assert set(sources[:switch]) == {old_id} and set(sources[switch:]) == {new_id}, "one switch, never back"
+    assert set(sources[switch:]) == {new_id}, "never back to the old spec"
     closes = [_moment(r["signal"]["candle_time"]) + 60 for r in received]  # 1m candles: open + 60 s
-    assert closes == sorted(closes) and len(set(closes)) == len(closes)
-    assert all(c <= seen_after for c in closes[:switch]), "the old spec decides nothing after the change"
-    assert all(c > seen_before for c in closes[switch:]), "the new spec starts with the next candle"
+    assert all(c > seen_before for c in closes[switch:]), "the new spec decides no candle from before the change"
+    in_flight = seen_after + 60  # the candle closing while the change travels may still reach the old spec
+    assert all(c <= in_flight for c, s in zip(closes, sources) if s == old_id), "the old spec stops at the change"
     wanted_new = {_moment(t) + 60 for t in expected_signals(rows, "sma_cross", new)}
     wanted_old = {_moment(t) + 60 for t in expected_signals(rows, "sma_cross", old)}
-    assert set(closes[:switch]) <= wanted_old and set(closes[switch:]) <= wanted_new
-    assert {c for c in wanted_new if seen_after < c <= closes[-1]} <= set(closes[switch:]), "none missed"
-    assert request("GET", f"{worker.url}/sessions/m").body["feed"]["signals"] >= len(received)
+    assert {c for c, s in zip(closes, sources) if s == old_id} <= wanted_old
+    assert set(closes[switch:]) <= wanted_new
+    assert {c for c in wanted_new if in_flight < c <= closes[-1]} <= set(closes[switch:]), "from the next candle on"
+
+    async def fed() -> dict[str, Any] | None:
+        feed: dict[str, Any] = request("GET", f"{worker.url}/sessions/m").body["feed"]
+        return feed if feed["last_signal"]["signal_id"] == received[-1]["signal"]["signal_id"] else None
+
+    feed = await wait_for_async(fed, 30, what="the session's feed to take the last signal")
+    assert feed["last_signal"]["strategy_id"] == new_id
 
 
 def _price_time(worker: Worker) -> float:

@@ -73,7 +73,7 @@ async def test_sessions_get_exactly_their_instance_signals_once(
         session_id = f"s{n:03d}"
         followers[instance_id(strategy, parameters)].append(session_id)
         assert request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status == 201
-    await asyncio.to_thread(wait_for, lambda: len(request("GET", f"{worker.url}/sessions").body["items"]) == 200, 60)
+    await asyncio.to_thread(wait_for, lambda: request("GET", f"{worker.url}/sessions").body["total"] == 200, 60)
     for n in range(200):
         assert request("POST", f"{worker.url}/sessions/s{n:03d}/start").status == 200
 

@@ -76,3 +76,15 @@ def test_signal_memory_reads_each_partition_once_per_assignment_from_the_first_t
 
     assert asyncio.run(ask()) == [True, True, False, False, True]
     assert scans == [(0, T0 - timedelta(minutes=1)), (0, T0 + timedelta(hours=2) - timedelta(minutes=1))]
+
+
+def test_after_a_modification_signals_of_the_instance_left_are_not_taken() -> None:
+    taken = apply_request(None, signal_at(1), "st")
+    assert taken is not None and taken.signals == 1
+    assert apply_request(taken, signal_at(2), "st-new") is None
+    other = signal_at(3)
+    assert other.signal is not None
+    switched = other.derive(signal=other.signal.derive(strategy_id="st-new"))
+    after = apply_request(taken, switched, "st-new")
+    assert after is not None and after.signals == 2 and after.last_signal is not None
+    assert after.last_signal.strategy_id == "st-new"
