@@ -86,4 +86,5 @@ def _describe(instance: ActiveStrategy) -> dict[str, Any]:
     window = strategy_windows.get(instance.strategy_id)  # same key, same partition: local
     return {**to_json(instance), "market": instance.market, "active": instance.active,
             "failed": window.failed if window and window.generation >= instance.generation else None,
+            "reset_pending": bool(window and window.failed and window.generation < instance.generation),
             "last_candle": to_json(window.candles[-1])["open_time"] if window and window.candles else None}

@@ -14,6 +14,7 @@ class Record:
     value: bytes | None
     partition: int
     offset: int
+    timestamp: int = 0  # Kafka's record time, ms
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
@@ -49,7 +50,7 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Re
                 raise TimeoutError(f"read {len(records)} records of {topic}, short of its end offsets {end}")
             batch = await consumer.getmany(timeout_ms=500)
             for tp, tp_records in batch.items():
-                records += [Record(r.key, r.value, r.partition, r.offset) for r in tp_records if r.offset < end[tp]]
+                records += [Record(r.key, r.value, r.partition, r.offset, r.timestamp) for r in tp_records if r.offset < end[tp]]
                 if tp_records:
                     next_offset[tp] = tp_records[-1].offset + 1
         return records
