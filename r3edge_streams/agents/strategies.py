@@ -6,6 +6,8 @@ starts following an instance, release for one that stops.
 The strategy agent consumes ``strategiesdata`` (key strategyId, co-partitioned with
 ``active_strategies``), keeps each instance's window in ``strategy_windows`` (its only writer),
 and produces one ``sessionsrequest`` per following session, then the signal on ``signals``;
+a window that missed candles (the candle's link to its predecessor points past the window,
+as after a failover) first catches up on them from the exchange, deciding each in order;
 a failing strategy is marked failed there and notified, the others go on. A signal already on
 ``signals`` (sent by a worker that died before writing its window) is not sent again.
 """
@@ -29,10 +31,10 @@ from ..domain.activation import apply_strategy_command
 from ..domain.candles import close_time, is_closed, timeframe_delta
 from ..domain.notices import strategy_failed
 from ..exchanges.base import ExchangeClient, ExchangeError
-from ..models import ActiveStrategy, Candle, StrategyCandle, StrategyCommand
+from ..models import ActiveStrategy, Candle, StrategyCandle, StrategyCommand, StrategyWindow
 from ..strategies.base import Strategy, StrategyError
 from ..strategies.registry import create
-from ..strategies.runner import Step, fresh, halted, step
+from ..strategies.runner import Step, catch_up, fresh, halted, missed, step
 from ..streams import accepted
 from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
@@ -41,6 +43,7 @@ from ..topics import publish, publish_many, signals, strategiesdata, strategycom
 log = logging.getLogger(__name__)
 HISTORY_PATIENCE = 10.0  # seconds to wait for an exchange clock that lags the candle to warm from
 HISTORY_WIDENING = (1, 4, 16)  # look-backs, in warm-ups, tried until the warm-up is full
+MAX_CATCH_UP = 1000  # candles a window may have missed and still catch up on (else it warms afresh)
 _built: dict[str, tuple[int, Strategy]] = {}
 
 
@@ -66,12 +69,45 @@ async def strategy_agent(stream: StreamT[bytes]) -> None:
         strategy = _strategy(instance)
         if strategy is None:
             continue
-        history = await _history(instance, message.candle, strategy.warmup) if fresh(instance, window) else []
-        result = step(instance, window, message.candle, strategy, history)
+        candles: Sequence[Candle] = [message.candle]
+        if window is not None and missed(window, message.candle):
+            gap = await _missed(instance, window, message.candle)
+            if gap is None:
+                log.warning("%s missed candles before %s that the exchange cannot give: warming afresh",
+                            instance.strategy_id, message.candle.open_time.isoformat())
+                window = None
+            candles = [*(gap or []), message.candle]
+        updated = await _decide(instance, window, candles, strategy, stream)
+        if updated is not None:
+            strategy_windows[message.strategy_id] = updated
+
+
+async def _decide(instance: ActiveStrategy, window: StrategyWindow | None, candles: Sequence[Candle],
+                  strategy: Strategy, stream: StreamT[bytes]) -> StrategyWindow | None:
+    """Step through ``candles`` in order, sending each step's effects; the last new window."""
+    updated = None
+    for candle in candles:
+        history = await _history(instance, candle, strategy.warmup) if fresh(instance, window) else []
+        result = step(instance, window, candle, strategy, history)
         if result.window is None:
             continue
         await _effects(instance, result, stream)
-        strategy_windows[message.strategy_id] = result.window
+        window = updated = result.window
+        if window.failed:
+            break
+    return updated
+
+
+async def _missed(instance: ActiveStrategy, window: StrategyWindow, candle: Candle) -> list[Candle] | None:
+    """The candles between the window and ``candle`` that this instance never got, from the exchange."""
+    assert window.last_open is not None
+    try:
+        fetched = await registry.get(instance.exchange).fetch_candles(
+            instance.symbol, instance.timeframe, window.last_open + timeframe_delta(candle.timeframe), MAX_CATCH_UP)
+    except ExchangeError as exc:
+        log.warning("cannot fetch the candles %s missed: %s", instance.strategy_id, exc)
+        return None
+    return catch_up(window, candle, [c for c in fetched if isinstance(c, Candle)])
 
 
 async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes]) -> None:

@@ -99,7 +99,8 @@ class Selection:
 
 
 def select_new(candles: Iterable[Fetched], last_open: datetime | None, now: datetime) -> Selection:
-    """Closed, valid candles newer than ``last_open``, in order, each open time once.
+    """Closed, valid candles newer than ``last_open``, in order, each open time once, each linked
+    to the one published before it (``previous_open``).
 
     A second candle with an open time already seen (in this batch or published before) is a
     duplicate and dropped: the first closed version of a candle is the one that counts.
@@ -121,7 +122,7 @@ def select_new(candles: Iterable[Fetched], last_open: datetime | None, now: date
         elif (problem := candle_problem(candle)) is not None:
             invalid.append((candle, problem))
         else:
-            publish.append(candle)
+            publish.append(candle.derive(previous_open=publish[-1].open_time if publish else last_open))
     return Selection(publish, invalid, duplicates, forming)
 
 

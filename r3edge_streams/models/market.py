@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from .base import Record
 
@@ -37,7 +37,12 @@ class OnMarket:
 
 
 class Candle(OnMarket, Record):
-    """One closed candle of a market (exchange, symbol, timeframe) opening at ``open_time``."""
+    """One closed candle of a market (exchange, symbol, timeframe) opening at ``open_time``.
+
+    ``previous_open``: the open time of the market's candle published just before this one on
+    ``marketdata`` (None: the first one, or an exchange's candle not yet published). Markets
+    have gaps, so this link, not the timeframe, tells a consumer that it missed a candle.
+    """
 
     exchange: str
     symbol: str
@@ -48,6 +53,7 @@ class Candle(OnMarket, Record):
     low: Decimal
     close: Decimal
     volume: Decimal
+    previous_open: Optional[datetime] = None
 
 
 class StrategyCandle(Record):

@@ -32,6 +32,24 @@ def fresh(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
     return window is None or (window.failed is not None and window.generation < instance.generation)
 
 
+def missed(window: StrategyWindow | None, candle: Candle) -> bool:
+    """Whether the window lacks candles published before ``candle`` (its link points past the window)."""
+    if window is None or window.failed or window.last_open is None or candle.previous_open is None:
+        return False
+    return window.last_open < candle.previous_open
+
+
+def catch_up(window: StrategyWindow, candle: Candle, fetched: Sequence[Candle]) -> list[Candle] | None:
+    """The candles the window missed, in order, taken from ``fetched`` (an exchange's answer);
+    None if they do not reach ``candle``'s predecessor (the window must then start afresh)."""
+    assert window.last_open is not None
+    between = sorted({c.open_time: c for c in fetched if window.last_open < c.open_time < candle.open_time}.values(),
+                     key=lambda c: c.open_time)
+    if not between or between[-1].open_time != candle.previous_open:
+        return None
+    return between
+
+
 def halted(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
     """Whether the instance failed and was not reset since: it takes no candles."""
     return window is not None and window.failed is not None and window.generation >= instance.generation

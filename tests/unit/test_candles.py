@@ -96,7 +96,8 @@ def test_select_new_keeps_closed_valid_new_candles_in_order_once() -> None:
     shuffled = rows + rows[5:10] + [off_grid]
     random.Random(7).shuffle(shuffled)
     selection = select_new(shuffled, last_open=rows[2].open_time, now=now)
-    assert selection.publish == rows[3:-1]
+    assert [c.derive(previous_open=None) for c in selection.publish] == rows[3:-1]
+    assert [c.previous_open for c in selection.publish] == [r.open_time for r in rows[2:-2]]  # each to the last
     assert selection.forming == 1
     assert selection.duplicates == 3 + 5
     assert selection.invalid == [(off_grid, f"open time {off_grid.open_time.isoformat()} is not on the 1m grid")]

@@ -10,7 +10,7 @@ from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
 from r3edge_streams.models import ActiveStrategy, Candle, Direction, RequestKind, StrategyWindow
 from r3edge_streams.strategies.base import Decision
 from r3edge_streams.strategies.registry import create
-from r3edge_streams.strategies.runner import fresh, halted, step
+from r3edge_streams.strategies.runner import catch_up, fresh, halted, missed, step
 
 CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
                      "replay", "UNITTEST/BTC", "1m")
@@ -102,3 +102,35 @@ def test_a_failed_instance_takes_no_candle_until_a_reset_starts_it_afresh() -> N
     assert again.window is not None and again.window.failed is None and again.window.generation == 1
     assert again.window.candles == CANDLES[80:101]  # warm-up 21, from history: no trace of the failed window
     assert not fresh(reset, again.window) and not halted(reset, again.window)
+
+
+def linked(candles: Sequence[Candle]) -> list[Candle]:
+    """The candles as marketdata carries them: each linked to the one before."""
+    return [c.derive(previous_open=candles[i - 1].open_time if i else None) for i, c in enumerate(candles)]
+
+
+def test_a_window_that_missed_candles_catches_up_on_them_in_order() -> None:
+    strategy = create("sma_cross", {"fast": 5, "slow": 20})
+    chain = linked(CANDLES[:400])
+    window: StrategyWindow | None = None
+    for candle in chain[:300]:
+        window = step(instance(["a"]), window, candle, strategy).window or window
+    assert window is not None and not missed(window, chain[300])
+    assert missed(window, chain[305]) and not missed(window, CANDLES[305])  # unlinked: nothing to tell
+    gap = catch_up(window, chain[305], CANDLES[290:320])
+    assert gap == CANDLES[300:305]
+    assert catch_up(window, chain[305], CANDLES[290:303]) is None  # the exchange cannot reach the predecessor
+    caught: list[Any] = []
+    for candle in [*gap, chain[305]]:
+        result = step(instance(["a"]), window, candle, strategy)
+        window = result.window or window
+        caught += [result.signal] if result.signal else []
+    straight: list[Any] = []
+    again: StrategyWindow | None = None
+    for candle in chain[:306]:
+        result = step(instance(["a"]), again, candle, strategy)
+        again = result.window or again
+        straight += [result.signal] if result.signal and candle.open_time >= CANDLES[300].open_time else []
+    assert [s.signal_id for s in caught] == [s.signal_id for s in straight]
+    assert again is not None
+    assert [(c.open_time, c.close) for c in window.candles] == [(c.open_time, c.close) for c in again.candles]

@@ -97,7 +97,8 @@ async def test_collector_publishes_everything_once_and_resumes_after_the_recover
     assert len(scans) == 1, "a market is read back once per partition assignment"
     for _ in range(20):
         await collector.collect([workload])
-    assert sink.candles == replay_candles()
+    assert unlinked(sink.candles) == replay_candles()
+    assert [c.previous_open for c in sink.candles] == [None] + [c.open_time for c in replay_candles()[:-1]]
 
     cut = replay_candles()[5000].open_time
     await collector.on_rebalance()  # another worker may have published meanwhile: start from the topic
@@ -110,5 +111,11 @@ async def test_collector_publishes_everything_once_and_resumes_after_the_recover
     await collector.recover([workload], published_up_to_cut)
     for _ in range(20):
         await collector.collect([workload])
-    assert resumed.candles == replay_candles()[5001:]
+    assert unlinked(resumed.candles) == replay_candles()[5001:]
+    assert resumed.candles[0].previous_open == cut, "the link continues from the candle read back"
     assert collector.status[workload.market].last_open == replay_candles()[-1].open_time
+
+
+def unlinked(candles: list[Candle]) -> list[Candle]:
+    """The candles without their link to the one published before (the exchange has no such link)."""
+    return [c.derive(previous_open=None) for c in candles]
