@@ -21,7 +21,7 @@ from ..application import app
 from ..domain.autostop import auto_stop_command, auto_stop_reason
 from ..domain.feeds import apply_request
 from ..domain.sessions import strategy_instance_id
-from ..models import SessionRequest
+from ..models import SessionRequest, SessionState
 from ..streams import accepted
 from ..tables.session_feeds import session_feeds
 from ..tables.session_positions import session_positions
@@ -41,11 +41,10 @@ async def tracker_agent(stream: StreamT[bytes]) -> None:
         feed = apply_request(session_feeds.get(request.session_id), request, following)
         if feed is not None:
             session_feeds[request.session_id] = feed
-        await _watch(request)
+        await _watch(state, request)
 
 
-async def _watch(request: SessionRequest) -> None:
-    state = sessions.get(request.session_id)
+async def _watch(state: SessionState | None, request: SessionRequest) -> None:
     if state is None or _stopping.get(state.session_id) == state.version:
         return
     reason = auto_stop_reason(state, session_feeds.get(state.session_id), session_positions.get(state.session_id),
