@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import typing
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, TypeVar
 
@@ -49,20 +49,46 @@ def decode_key(raw: bytes | None) -> str | None:
     if raw is None:
         return None
     try:
-        key = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedMessage(f"key is not JSON: {exc}", "key") from None
+        key = loads_json(raw)
+    except MalformedMessage as exc:
+        raise MalformedMessage(f"key is not JSON: {exc.reason}", "key") from None
     if not isinstance(key, str):
         raise MalformedMessage("key must be a JSON string", "key")
     return key
 
 
+#: deepest nesting of arrays and objects any message may have (the deepest record is far shallower)
+MAX_DEPTH = 32
+#: the calendar a message may name: trading happens between these (outside, time arithmetic overflows)
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
 def loads_json(raw: bytes | str) -> Any:
-    """Parse JSON text, rejecting NaN/Infinity literals and invalid UTF-8."""
+    """Parse JSON text, rejecting NaN/Infinity literals, invalid UTF-8 and nesting over MAX_DEPTH."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        payload = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise MalformedMessage(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedMessage(f"invalid JSON: {exc}") from None
+    if _depth_exceeds(payload, MAX_DEPTH):
+        raise MalformedMessage(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    return payload
+
+
+def _depth_exceeds(payload: Any, limit: int) -> bool:
+    """Whether arrays/objects in ``payload`` nest deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _reject_constant(name: str) -> None:
@@ -161,7 +187,13 @@ def _datetime(value: Any, path: str) -> datetime:
         raise MalformedMessage(f"must be an ISO 8601 timestamp, got {text!r}", path) from None
     if moment.tzinfo is None:
         raise MalformedMessage(f"must carry a UTC offset (e.g. 'Z'), got {text!r}", path)
-    return moment
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise MalformedMessage(f"must lie between {EARLIEST.year} and {LATEST.year}, got {text!r}", path)
+    return utc
 
 
 def _enum(kind: type[enum.Enum], value: Any, path: str) -> enum.Enum:
