@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .models import (
     Candle,
@@ -27,6 +27,7 @@ from .models import (
     WorkloadCommand,
 )
 from .models.base import Record
+from .domain import rules
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class TopicSpec:
     consumers: str
     key_of: Optional[Callable[[Record], Optional[str]]] = None
     retention: Optional[timedelta] = None
+    check: Optional[Callable[[Any], Optional[str]]] = None  # the topic's domain rule (None: keeps it)
 
 
 def _field(name: str) -> Callable[[Record], Optional[str]]:
@@ -52,30 +54,31 @@ def _field(name: str) -> Callable[[Record], Optional[str]]:
 
 CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec("strategycommands", "strategyId", StrategyCommand, "SessionManager (session start/stop)",
-              "StrategyExecutor (activation agent)", key_of=_field("strategy_id")),
+              "StrategyExecutor (activation agent)", key_of=_field("strategy_id"), check=rules.strategy_command_rule),
     TopicSpec("workloadcommands", "market (exchange:symbol:timeframe)", WorkloadCommand,
               "StrategyExecutor (activation agent), operators", "DataCollect (workload agent)",
-              key_of=lambda c: c.market),
+              key_of=lambda c: c.market, check=rules.workload_command_rule),
     TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect (collector)",
               "DataCollect (fan-out agent), dashboards, backtests",
-              key_of=lambda c: c.market),
+              key_of=lambda c: c.market, check=rules.candle_rule),
     TopicSpec("strategiesdata", "strategyId", StrategyCandle, "DataCollect (fan-out agent)", "StrategyExecutor",
-              key_of=_field("strategy_id")),
+              key_of=_field("strategy_id"), check=rules.strategy_candle_rule),
     TopicSpec("sessioncommands", "sessionId", SessionCommand, "web views, external clients, tracker (auto-stop)",
               "SessionManager",
               key_of=_field("session_id")),
     TopicSpec("sessionsrequest", "sessionId", SessionRequest, "StrategyExecutor, Scheduler, DataCollect",
-              "tracker (session feeds, auto-stop), PositionTracker", key_of=_field("session_id")),
+              "tracker (session feeds, auto-stop), PositionTracker", key_of=_field("session_id"),
+              check=rules.request_rule),
     TopicSpec("signals", "strategyId (broadcast)", Signal, "StrategyExecutor",
               "StrategyExecutor (read back after a takeover), NotificationService, dashboard",
-              key_of=_field("strategy_id")),
+              key_of=_field("strategy_id"), check=rules.signal_rule),
     TopicSpec("raworders", "orderId", RawOrder, "PositionTracker", "MoneyManager", key_of=_field("order_id")),
     TopicSpec("orders", "orderId", Order, "MoneyManager", "OrderManager", key_of=_field("order_id")),
     TopicSpec("executions", "sessionId", ExecutionReport, "OrderManager", "PositionTracker, NotificationService",
               key_of=_field("session_id")),
     TopicSpec("positions", "sessionId", Position, "PositionTracker",
               "positions agent (auto-stop), dashboard, NotificationService",
-              key_of=_field("session_id")),
+              key_of=_field("session_id"), check=rules.position_rule),
     TopicSpec("notifications", "sessionId (or none)", Notification, "every service", "NotificationService",
               key_of=lambda n: n.session_id),
     TopicSpec("deadletters", "source topic name", DeadLetter, "every agent", "operators",

@@ -1,62 +1,149 @@
-"""Typed consumption with dead letters: raw Kafka events in, (key, record) pairs out.
+"""Guarded consumption: raw Kafka events in, one step per valid message, dead letters for the rest.
 
-In: a Faust stream over a catalogue topic (raw bytes). Out: the messages that pass the strict
-codec and travel under the right key; every other message goes to ``deadletters`` with the
-reason, its original bytes and its source position, and the stream goes on.
+In: a Faust stream over a catalogue topic (raw bytes) and the agent's step, a coroutine taking
+one decoded record. Out: the step run once for every message that passes the strict codec,
+travels under its key on the partition that key belongs to, and keeps the topic's domain rules
+(``TopicSpec.check``). Every other message, and every message whose step raises, goes to
+``deadletters`` with the reason, its original bytes (cut to a bounded size, with the original's
+size and digest) and its source position; the stream goes on with the next message, so one
+message can neither crash nor stall an agent, and other keys are untouched. A keyed message
+found on another partition than its key's is forwarded there (never applied where it landed).
+A step that fails because Kafka itself is unavailable (a retriable Kafka error) is retried
+with back-off instead: that is no fault of the message.
 A dead letter is acknowledged by Kafka before the next message is read, so none is lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 import logging
 from datetime import datetime, timezone
-from typing import AsyncIterator, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
+from aiokafka.errors import KafkaError
 from faust.types import StreamT
 from faust.types.tuples import Message
 
+from .application import settings
+from .catalogue import SPECS, TopicSpec
 from .domain.candles import Fetched, InvalidCandle
-from .models import DeadLetter, MalformedMessage, decode_key, parse_bytes
+from .models import DeadLetter, MalformedMessage, decode_key, encode_key, parse_bytes
 from .models.base import Record
-from .catalogue import SPECS
-from .topics import publish
+from .models.codec import partition_of
+from .topics import TOPICS, publish
 
 M = TypeVar("M", bound=Record)
+Step = Callable[[M], Awaitable[None]]
 log = logging.getLogger(__name__)
+MAX_LETTER_VALUE = 16 * 1024  # characters of the original value a dead letter keeps
+MAX_LETTER_KEY = 1024
+MAX_REASON = 2000
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)  # seconds between tries of a step Kafka could not take
 
 
-async def accepted(stream: StreamT[bytes], topic_name: str, model: type[M]) -> AsyncIterator[tuple[str | None, M]]:
-    """Yield every valid message of ``stream``; dead-letter the rest."""
+async def consume(stream: StreamT[bytes], topic_name: str, model: type[M], step: Step[M]) -> None:
+    """Run ``step`` on every valid message of ``stream``; dead-letter or forward the rest."""
     spec = SPECS[topic_name]
     async for event in stream.events():
         message = event.message
         try:
-            key = decode_key(message.key)
-            value = parse_bytes(model, message.value)
-            if spec.key_of is not None and key != spec.key_of(value):
-                raise MalformedMessage(f"key {key!r} does not match the value's key {spec.key_of(value)!r}", "key")
+            key, value = decoded(message, spec, model)
         except MalformedMessage as exc:
-            await publish("deadletters", dead_letter(message, str(exc)), key=message.topic)
-            log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, exc)
+            await reject(message, str(exc))
             continue
-        yield key, value
+        if key is not None and spec.key_of is not None and _misrouted(message, key):
+            await _forward(message, spec, key)
+            continue
+        await _run(step, value, message)
+
+
+def decoded(message: Message, spec: TopicSpec, model: type[M]) -> tuple[str | None, M]:
+    """The key and record of ``message``, or MalformedMessage saying why it cannot be taken."""
+    key = decode_key(message.key)
+    value = parse_bytes(model, message.value)
+    if spec.key_of is not None and key != spec.key_of(value):
+        raise MalformedMessage(f"key {key!r} does not match the value's key {spec.key_of(value)!r}", "key")
+    problem = spec.check(value) if spec.check is not None else None
+    if problem is not None:
+        raise MalformedMessage(f"breaks a rule of {spec.name}: {problem}")
+    return key, value
+
+
+def _misrouted(message: Message, key: str) -> bool:
+    return partition_of(key, settings.partitions) != message.partition
+
+
+async def _forward(message: Message, spec: TopicSpec, key: str) -> None:
+    """Send a message produced to the wrong partition for its key to the right one (same bytes)."""
+    owner = partition_of(key, settings.partitions)
+    log.warning("%s[%s]@%s has key %r of partition %s: forwarded there", message.topic, message.partition,
+                message.offset, key, owner)
+    future = await TOPICS[spec.name].send(key=encode_key(key), value=message.value, partition=owner)
+    await future
+
+
+async def _run(step: Step[M], value: M, message: Message) -> None:
+    """The step, once; retried while Kafka is unavailable, dead-lettered on any other failure."""
+    attempt = 0
+    while True:
+        try:
+            await step(value)
+            return
+        except KafkaError as exc:
+            if not exc.retriable:
+                await _failed(message, exc)
+                return
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            attempt += 1
+            log.warning("%s[%s]@%s: Kafka unavailable (%s), retry %d in %.1f s", message.topic,
+                        message.partition, message.offset, exc, attempt, delay)
+            await asyncio.sleep(delay)  # nothing else can progress either: no fault of the message
+        except Exception as exc:  # noqa: BLE001 - one message's failure must not stop the agent
+            await _failed(message, exc)
+            return
+
+
+async def _failed(message: Message, exc: BaseException) -> None:
+    log.error("%s[%s]@%s: step failed", message.topic, message.partition, message.offset, exc_info=exc)
+    await reject(message, f"processing failed: {type(exc).__name__}: {exc}")
+
+
+async def reject(message: Message, reason: str) -> None:
+    """Dead-letter ``message`` with ``reason`` and wait until Kafka has it."""
+    await publish("deadletters", dead_letter(message, reason), key=message.topic)
+    log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
 
 
 def dead_letter(message: Message, reason: str) -> DeadLetter:
-    """The dead letter of ``message``: untouched key and value (text, or base64 if binary)."""
+    """The dead letter of ``message``: its key and value (text, or base64 if binary), cut to a
+    bounded size with the original's size and SHA-256 when large."""
     value, encoding = _text(message.value)
     key, _ = _text(message.key)
+    raw = message.value or b""
+    cut = (value is not None and len(value) > MAX_LETTER_VALUE) or (key is not None and len(key) > MAX_LETTER_KEY)
     return DeadLetter(
         source_topic=message.topic,
         partition=message.partition,
         offset=message.offset,
-        reason=reason,
-        at=datetime.fromtimestamp(message.timestamp, tz=timezone.utc),
-        key=key,
-        value=value,
+        reason=reason[:MAX_REASON],
+        at=_time_of(message),
+        key=key[:MAX_LETTER_KEY] if key is not None else None,
+        value=value[:MAX_LETTER_VALUE] if value is not None else None,
         value_encoding=encoding,
+        value_bytes=len(raw) if message.value is not None else None,
+        value_sha256=hashlib.sha256(raw).hexdigest() if cut else None,
+        truncated=cut,
     )
+
+
+def _time_of(message: Message) -> datetime:
+    """The record's Kafka time, or now when a producer gave it an impossible one."""
+    try:
+        return datetime.fromtimestamp(message.timestamp, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError, TypeError):
+        return datetime.now(timezone.utc)
 
 
 def _text(raw: bytes | None) -> tuple[str | None, str]:
@@ -75,8 +162,9 @@ def rejected_candle(candle: Fetched, reason: str) -> DeadLetter:
         source_topic=f"exchange:{candle.exchange}",
         partition=-1,
         offset=-1,
-        reason=reason,
+        reason=reason[:MAX_REASON],
         at=candle.open_time,
         key=candle.market,
-        value=value,
+        value=value[:MAX_LETTER_VALUE],
+        truncated=len(value) > MAX_LETTER_VALUE,
     )

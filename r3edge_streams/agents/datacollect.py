@@ -20,7 +20,7 @@ from ..collection import collector, owned_workloads, registry, scan_cursors
 from ..domain.fanout import price_updates, strategy_candles
 from ..domain.workloads import apply_workload_command
 from ..models import Candle, WorkloadCommand
-from ..streams import accepted
+from ..streams import consume
 from ..tables.workloads import workloads
 from ..topics import marketdata, publish_many, workloadcommands
 
@@ -30,21 +30,27 @@ log = logging.getLogger(__name__)
 @app.agent(workloadcommands, name="workloads")
 async def workload_agent(stream: StreamT[bytes]) -> None:
     """Acquire/release of a market by a strategy instance for a session."""
-    async for market, command in accepted(stream, "workloadcommands", WorkloadCommand):
-        updated = apply_workload_command(workloads.get(command.market), command)
-        if updated is not None:
-            workloads[command.market] = updated
+    await consume(stream, "workloadcommands", WorkloadCommand, take_workload_command)
+
+
+async def take_workload_command(command: WorkloadCommand) -> None:
+    updated = apply_workload_command(workloads.get(command.market), command)
+    if updated is not None:
+        workloads[command.market] = updated
 
 
 @app.agent(marketdata, name="fanout")
 async def fanout_agent(stream: StreamT[bytes]) -> None:
     """Each candle to the strategy instances and sessions that need its market."""
-    async for _, candle in accepted(stream, "marketdata", Candle):
-        workload = workloads.get(candle.market)
-        if workload is None or not workload.active:
-            continue
-        await publish_many("strategiesdata", strategy_candles(candle, workload), confirm=False)
-        await publish_many("sessionsrequest", price_updates(candle, workload), confirm=False)
+    await consume(stream, "marketdata", Candle, fan_out)
+
+
+async def fan_out(candle: Candle) -> None:
+    workload = workloads.get(candle.market)
+    if workload is None or not workload.active:
+        return
+    await publish_many("strategiesdata", strategy_candles(candle, workload), confirm=False)
+    await publish_many("sessionsrequest", price_updates(candle, workload), confirm=False)
 
 
 @app.timer(interval=settings.collect_interval, name="collector")

@@ -10,7 +10,7 @@ from faust.types import StreamT
 
 from ..application import app
 from ..models import Position
-from ..streams import accepted
+from ..streams import consume
 from ..tables.session_positions import session_positions
 from ..topics import positions
 
@@ -18,7 +18,10 @@ from ..topics import positions
 @app.agent(positions, name="positions")
 async def positions_agent(stream: StreamT[bytes]) -> None:
     """Keep the newest position per session."""
-    async for _, position in accepted(stream, "positions", Position):
-        held = session_positions.get(position.session_id)
-        if held is None or position.updated_at >= held.updated_at:
-            session_positions[position.session_id] = position
+    await consume(stream, "positions", Position, take_position)
+
+
+async def take_position(position: Position) -> None:
+    held = session_positions.get(position.session_id)
+    if held is None or position.updated_at >= held.updated_at:
+        session_positions[position.session_id] = position

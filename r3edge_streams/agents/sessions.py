@@ -17,7 +17,7 @@ from ..application import SESSION_MODES, app, check_spec, session_outcomes
 from ..domain.notices import command_rejected, session_ended
 from ..domain.sessions import Applied, Deleted, Rejected, apply_command, strategy_changes
 from ..models import SessionCommand, SessionStatus
-from ..streams import accepted
+from ..streams import consume
 from ..tables.sessions import sessions
 from ..topics import publish, publish_many, sessioncommands
 
@@ -28,20 +28,23 @@ _ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.FAILED})
 @app.agent(sessioncommands, name="sessions")
 async def session_agent(stream: StreamT[bytes]) -> None:
     """Read a command, decide with the pure core, write the table or report the rejection."""
-    async for _, command in accepted(stream, "sessioncommands", SessionCommand):
-        before = sessions.get(command.session_id)
-        decision = apply_command(before, command, SESSION_MODES, check_spec)
-        if isinstance(decision, Applied):
-            # effects first, confirmed, then the table: a crash in between repeats the effects
-            # (idempotent downstream) instead of recording a change whose effects were lost
-            await publish_many("strategycommands", strategy_changes(before, decision.state))
-            if decision.state.status in _ENDED and (before is None or before.status is not decision.state.status):
-                await publish("notifications", session_ended(decision.state))
-            sessions[command.session_id] = decision.state
-        elif isinstance(decision, Deleted) and decision.previous is not None:
-            await publish_many("strategycommands", strategy_changes(decision.previous, None))
-            del sessions[command.session_id]
-        elif isinstance(decision, Rejected):
-            log.info("session command %s rejected: %s", command.command_id, decision.reason)
-            await publish("notifications", command_rejected(command, decision.reason))
-        session_outcomes.settle(command.command_id, decision)
+    await consume(stream, "sessioncommands", SessionCommand, take_session_command)
+
+
+async def take_session_command(command: SessionCommand) -> None:
+    before = sessions.get(command.session_id)
+    decision = apply_command(before, command, SESSION_MODES, check_spec)
+    if isinstance(decision, Applied):
+        # effects first, confirmed, then the table: a crash in between repeats the effects
+        # (idempotent downstream) instead of recording a change whose effects were lost
+        await publish_many("strategycommands", strategy_changes(before, decision.state))
+        if decision.state.status in _ENDED and (before is None or before.status is not decision.state.status):
+            await publish("notifications", session_ended(decision.state))
+        sessions[command.session_id] = decision.state
+    elif isinstance(decision, Deleted) and decision.previous is not None:
+        await publish_many("strategycommands", strategy_changes(decision.previous, None))
+        del sessions[command.session_id]
+    elif isinstance(decision, Rejected):
+        log.info("session command %s rejected: %s", command.command_id, decision.reason)
+        await publish("notifications", command_rejected(command, decision.reason))
+    session_outcomes.settle(command.command_id, decision)

@@ -22,7 +22,7 @@ from ..domain.autostop import auto_stop_command, auto_stop_reason
 from ..domain.feeds import apply_request
 from ..domain.sessions import strategy_instance_id
 from ..models import SessionRequest, SessionState
-from ..streams import accepted
+from ..streams import consume
 from ..tables.session_feeds import session_feeds
 from ..tables.session_positions import session_positions
 from ..tables.sessions import sessions
@@ -35,13 +35,16 @@ _stopping: dict[str, int] = {}  # session -> version a stop was sent for (not to
 @app.agent(sessionsrequest, name="tracker")
 async def tracker_agent(stream: StreamT[bytes]) -> None:
     """Take each request once into the session's feed; stop the session when a condition is met."""
-    async for _, request in accepted(stream, "sessionsrequest", SessionRequest):
-        state = sessions.get(request.session_id)
-        following = strategy_instance_id(state.spec) if state is not None else None
-        feed = apply_request(session_feeds.get(request.session_id), request, following)
-        if feed is not None:
-            session_feeds[request.session_id] = feed
-        await _watch(state, request)
+    await consume(stream, "sessionsrequest", SessionRequest, take_request)
+
+
+async def take_request(request: SessionRequest) -> None:
+    state = sessions.get(request.session_id)
+    following = strategy_instance_id(state.spec) if state is not None else None
+    feed = apply_request(session_feeds.get(request.session_id), request, following)
+    if feed is not None:
+        session_feeds[request.session_id] = feed
+    await _watch(state, request)
 
 
 async def _watch(state: SessionState | None, request: SessionRequest) -> None:

@@ -59,6 +59,8 @@ def decode_key(raw: bytes | None) -> str | None:
 
 #: deepest nesting of arrays and objects any message may have (the deepest record is far shallower)
 MAX_DEPTH = 32
+#: significant digits (and decimal magnitude) a number may have: far more than any price or quantity
+MAX_DIGITS = 28
 #: the calendar a message may name: trading happens between these (outside, time arithmetic overflows)
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
@@ -176,6 +178,9 @@ def _decimal(value: Any, path: str) -> Decimal:
         raise MalformedMessage(f"must be a decimal number, got {value!r}", path) from None
     if not number.is_finite():
         raise MalformedMessage(f"must be finite, got {value!r}", path)
+    if number and (len(number.as_tuple().digits) > MAX_DIGITS or not -MAX_DIGITS <= number.adjusted() <= MAX_DIGITS):
+        raise MalformedMessage(f"must have at most {MAX_DIGITS} significant digits and a magnitude between "
+                               f"1e-{MAX_DIGITS} and 1e{MAX_DIGITS}, got {str(value)[:40]!r}", path)
     return number
 
 

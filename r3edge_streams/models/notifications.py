@@ -36,3 +36,6 @@ class DeadLetter(Record):
     key: Optional[str] = None
     value: Optional[str] = None
     value_encoding: str = "utf-8"
+    value_bytes: Optional[int] = None  # the original value's size; ``value`` is cut when this is large
+    value_sha256: Optional[str] = None  # of the original value, to find it again at its offset
+    truncated: bool = False  # ``value`` (or ``key``) is only the start of the original
