@@ -99,6 +99,7 @@ def check_strategy(spec: SessionSpec) -> FieldError | None:
     try:
         create_strategy(spec.strategy, spec.parameters)
     except StrategyError as exc:
-        field = "strategy" if str(exc).startswith("unknown strategy") else "parameters"
-        return FieldError(field, str(exc))
+        if str(exc).startswith("unknown strategy"):
+            return FieldError("strategy", str(exc))
+        return FieldError(f"parameters.{exc.parameter}" if exc.parameter else "parameters", str(exc))
     return None

@@ -35,7 +35,7 @@ from ..models import ActiveStrategy, Candle, StrategyCandle, StrategyCommand, St
 from ..strategies.base import Strategy, StrategyError
 from ..strategies.registry import create
 from ..strategies.runner import Step, catch_up, fresh, halted, missed, step
-from ..streams import accepted
+from ..streams import consume
 from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
 from ..topics import publish, publish_many, signals, strategiesdata, strategycommands
@@ -47,39 +47,78 @@ MAX_CATCH_UP = 1000  # candles a window may have missed and still catch up on (e
 _built: dict[str, tuple[int, Strategy]] = {}
 
 
+class _Unpacked:
+    """The candles of the windows this worker last wrote, kept unpacked: a window is unpacked
+    from its compact rows only when it comes from elsewhere (a restart, a takeover)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[StrategyWindow, tuple[Candle, ...]]] = {}
+
+    def get(self, window: StrategyWindow | None) -> tuple[Candle, ...] | None:
+        if window is None:
+            return None
+        kept = self._kept.get(window.strategy_id)
+        if kept is None or not _same(kept[0], window):
+            return None
+        return kept[1]
+
+    def keep(self, window: StrategyWindow, candles: tuple[Candle, ...]) -> None:
+        self._kept[window.strategy_id] = (window, candles)
+
+
+def _same(one: StrategyWindow, other: StrategyWindow) -> bool:
+    """Whether two windows of one instance hold the same candles (this agent alone writes them,
+    always a suffix of one growing series, so the ends and the length tell)."""
+    return (one.generation == other.generation and len(one.rows) == len(other.rows)
+            and one.rows[:1] == other.rows[:1] and one.rows[-1:] == other.rows[-1:])
+
+
+_unpacked = _Unpacked()
+
+
 @app.agent(strategycommands, name="activation")
 async def activation_agent(stream: StreamT[bytes]) -> None:
     """Follow/unfollow: update the instance, then ask data collection for its market."""
-    async for _, command in accepted(stream, "strategycommands", StrategyCommand):
-        outcome = apply_strategy_command(active_strategies.get(command.strategy_id), command)
-        if outcome is not None:
-            instance, workload_commands = outcome
-            await publish_many("workloadcommands", workload_commands)  # confirmed before the table write
-            active_strategies[command.strategy_id] = instance
+    await consume(stream, "strategycommands", StrategyCommand, take_strategy_command)
+
+
+async def take_strategy_command(command: StrategyCommand) -> None:
+    outcome = apply_strategy_command(active_strategies.get(command.strategy_id), command)
+    if outcome is not None:
+        instance, workload_commands = outcome
+        await publish_many("workloadcommands", workload_commands)  # confirmed before the table write
+        active_strategies[command.strategy_id] = instance
 
 
 @app.agent(strategiesdata, name="strategies")
 async def strategy_agent(stream: StreamT[bytes]) -> None:
     """Each closed candle once per instance: window, decision, signal to every follower."""
-    async for strategy_id, message in accepted(stream, "strategiesdata", StrategyCandle):
-        instance = active_strategies.get(message.strategy_id)
-        window = strategy_windows.get(message.strategy_id)
-        if instance is None or not instance.active or halted(instance, window):
-            continue
-        strategy = _strategy(instance)
-        if strategy is None:
-            continue
-        candles: Sequence[Candle] = [message.candle]
-        if window is not None and missed(window, message.candle):
-            gap = await _missed(instance, window, message.candle)
-            if gap is None:
-                log.warning("%s missed candles before %s that the exchange cannot give: warming afresh",
-                            instance.strategy_id, message.candle.open_time.isoformat())
-                window = None
-            candles = [*(gap or []), message.candle]
-        updated = await _decide(instance, window, candles, strategy, stream)
-        if updated is not None:
-            strategy_windows[message.strategy_id] = updated
+
+    async def take(message: StrategyCandle) -> None:
+        await take_candle(message, stream)
+
+    await consume(stream, "strategiesdata", StrategyCandle, take)
+
+
+async def take_candle(message: StrategyCandle, stream: StreamT[bytes]) -> None:
+    instance = active_strategies.get(message.strategy_id)
+    window = strategy_windows.get(message.strategy_id)
+    if instance is None or not instance.active or halted(instance, window):
+        return
+    strategy = _strategy(instance)
+    if strategy is None:
+        return
+    candles: Sequence[Candle] = [message.candle]
+    if window is not None and missed(window, message.candle):
+        gap = await _missed(instance, window, message.candle)
+        if gap is None:
+            log.warning("%s missed candles before %s that the exchange cannot give: warming afresh",
+                        instance.strategy_id, message.candle.open_time.isoformat())
+            window = None
+        candles = [*(gap or []), message.candle]
+    updated = await _decide(instance, window, candles, strategy, stream)
+    if updated is not None:
+        strategy_windows[message.strategy_id] = updated
 
 
 async def _decide(instance: ActiveStrategy, window: StrategyWindow | None, candles: Sequence[Candle],
@@ -88,11 +127,12 @@ async def _decide(instance: ActiveStrategy, window: StrategyWindow | None, candl
     updated = None
     for candle in candles:
         history = await _history(instance, candle, strategy.warmup) if fresh(instance, window) else []
-        result = step(instance, window, candle, strategy, history)
+        result = step(instance, window, candle, strategy, history, _unpacked.get(window))
         if result.window is None:
             continue
         await _effects(instance, result, stream)
         window = updated = result.window
+        _unpacked.keep(result.window, result.candles)
         if window.failed:
             break
     return updated
@@ -102,7 +142,10 @@ async def _missed(instance: ActiveStrategy, window: StrategyWindow, candle: Cand
     """The candles between the window and ``candle`` that this instance never got, from the exchange."""
     assert window.last_open is not None
     try:
-        fetched = await registry.get(instance.exchange).fetch_candles(
+        exchange = registry.get(instance.exchange)
+        await exchange.observe(close_time(candle))
+        await _caught_up(exchange, close_time(candle))
+        fetched = await exchange.fetch_candles(
             instance.symbol, instance.timeframe, window.last_open + timeframe_delta(candle.timeframe), MAX_CATCH_UP)
     except ExchangeError as exc:
         log.warning("cannot fetch the candles %s missed: %s", instance.strategy_id, exc)
@@ -120,7 +163,7 @@ async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes
     if result.window.failed:
         log.warning("strategy %s failed: %s", instance.strategy_id, result.window.failed)
         await publish("notifications", strategy_failed(instance, result.window.failed,
-                                                       close_time(result.window.candles[-1])))
+                                                       close_time(result.candles[-1])))
         return
     if result.signal is None:
         return
@@ -176,6 +219,7 @@ async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Seq
     earlier: list[Candle] = []
     try:
         exchange = registry.get(instance.exchange)
+        await exchange.observe(close_time(candle))  # a replay's clock never lags a candle it published
         if not await _caught_up(exchange, close_time(candle)):
             log.warning("exchange %s is behind %s: warming %s with what it has", instance.exchange,
                         close_time(candle).isoformat(), instance.strategy_id)

@@ -8,8 +8,9 @@ table (key strategyId): the instance (name, parameters, market) and its sessions
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Optional
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Optional, Sequence
 
 from .base import Record
 from .enums import StrategyAction
@@ -54,13 +55,53 @@ class ActiveStrategy(OnMarket, Record):
 
 
 class StrategyWindow(Record):
-    """The newest closed candles an instance has seen (at most its warm-up), or why it failed."""
+    """The newest closed candles an instance has seen (at most its warm-up), or why it failed.
+
+    Candles are kept compactly, one row each, oldest first: ``[open time in epoch seconds,
+    open, high, low, close, volume]`` as strings (exact Decimals), the market once for all:
+    about a quarter of a full Candle record's size, so a window of the largest warm-up allowed
+    stays far below Kafka's message limit and is cheap to write to the changelog on each candle.
+    """
 
     strategy_id: str
-    candles: list[Candle]
+    exchange: str
+    symbol: str
+    timeframe: str
+    rows: list[list[str]]
     failed: Optional[str] = None
     generation: int = 0  # the instance generation this window belongs to
 
+    @classmethod
+    def of(cls, strategy_id: str, candles: Sequence[Candle], failed: Optional[str] = None, generation: int = 0,
+           rows: Optional[list[list[str]]] = None) -> "StrategyWindow":
+        """The window holding ``candles`` (``rows``: their packed form when the caller has it)."""
+        first = candles[0]
+        return cls(strategy_id=strategy_id, exchange=first.exchange, symbol=first.symbol, timeframe=first.timeframe,
+                   rows=rows if rows is not None else [pack(c) for c in candles], failed=failed,
+                   generation=generation)
+
+    def candles(self) -> list[Candle]:
+        """The window's candles, oldest first."""
+        return [unpack(row, self.exchange, self.symbol, self.timeframe) for row in self.rows]
+
     @property
     def last_open(self) -> Optional[datetime]:
-        return self.candles[-1].open_time if self.candles else None
+        return _moment(self.rows[-1][0]) if self.rows else None
+
+
+def pack(candle: Candle) -> list[str]:
+    """A candle's row in a window."""
+    return [str(int(candle.open_time.timestamp())), str(candle.open), str(candle.high), str(candle.low),
+            str(candle.close), str(candle.volume)]
+
+
+def unpack(row: list[str], exchange: str, symbol: str, timeframe: str) -> Candle:
+    """The candle of a window row."""
+    opened, open_, high, low, close, volume = row
+    return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time=_moment(opened),
+                  open=Decimal(open_), high=Decimal(high), low=Decimal(low), close=Decimal(close),
+                  volume=Decimal(volume))
+
+
+def _moment(epoch_seconds: str) -> datetime:
+    return datetime.fromtimestamp(int(epoch_seconds), tz=timezone.utc)

@@ -14,8 +14,20 @@ from typing import Any, ClassVar, Mapping, Protocol, Sequence
 from ..models import Candle, Direction
 
 
+#: the longest window any strategy may keep: its compact record stays far below Kafka's 1 MB
+#: message limit (about 60 bytes a candle; at most ~300 KB with the longest numbers allowed)
+MAX_WARMUP = 2000
+
+
 class StrategyError(ValueError):
-    """A strategy cannot be built: unknown name or invalid parameters (the message says which)."""
+    """A strategy cannot be built: unknown name or invalid parameters (the message says which).
+
+    ``parameter``: the parameter at fault, when one is.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ def int_parameter(parameters: Mapping[str, Any], name: str, default: int, low: i
     """An integer parameter in [low, high], or StrategyError naming it."""
     value = parameters.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise StrategyError(f"parameter {name!r} must be an integer between {low} and {high}, got {value!r}")
+        raise StrategyError(f"parameter {name!r} must be an integer between {low} and {high}, got {value!r}", name)
     return value
 
 
@@ -63,7 +75,7 @@ def decimal_parameter(parameters: Mapping[str, Any], name: str, default: str, lo
     except ArithmeticError:
         number = None
     if number is None or not number.is_finite() or not Decimal(low) <= number <= Decimal(high):
-        raise StrategyError(f"parameter {name!r} must be a number between {low} and {high}, got {value!r}")
+        raise StrategyError(f"parameter {name!r} must be a number between {low} and {high}, got {value!r}", name)
     return number
 
 
@@ -71,7 +83,7 @@ def check_known(parameters: Mapping[str, Any], known: set[str]) -> None:
     """StrategyError for a parameter the strategy does not have (a typo must not pass silently)."""
     unknown = sorted(set(parameters) - known)
     if unknown:
-        raise StrategyError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        raise StrategyError(f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}", unknown[0])
 
 
 def crossed_above(before: Decimal, after: Decimal, level_before: Decimal, level_after: Decimal) -> bool:

@@ -40,6 +40,7 @@ class MovingAverageCross:
     """LONG when the fast average crosses above the slow one, SHORT when it crosses below."""
 
     name: ClassVar[str] = "ma_cross"
+    window_parameter: ClassVar[str] = "slow"  # the parameter that sets the window length
 
     def __init__(self, parameters: Mapping[str, Any], average: str | None = None) -> None:
         check_known(parameters, {"fast", "slow"} | ({"average"} if average is None else set()))
@@ -87,6 +88,7 @@ class RsiReversion:
     FLAT when it crosses 50 (the mean is reached)."""
 
     name: ClassVar[str] = "rsi_reversion"
+    window_parameter: ClassVar[str] = "period"  # the parameter that sets the window length
 
     def __init__(self, parameters: Mapping[str, Any]) -> None:
         check_known(parameters, {"period", "lower", "upper"})
@@ -118,6 +120,7 @@ class BollingerBreakout:
     FLAT when it crosses back over the middle band."""
 
     name: ClassVar[str] = "bollinger_breakout"
+    window_parameter: ClassVar[str] = "period"  # the parameter that sets the window length
 
     def __init__(self, parameters: Mapping[str, Any]) -> None:
         check_known(parameters, {"period", "width"})
@@ -148,6 +151,7 @@ class MacdCross:
     """LONG when the MACD line crosses above its signal line, SHORT when it crosses below."""
 
     name: ClassVar[str] = "macd"
+    window_parameter: ClassVar[str] = "slow"  # the parameter that sets the window length
 
     def __init__(self, parameters: Mapping[str, Any]) -> None:
         check_known(parameters, {"fast", "slow", "signal"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, Callable, Mapping
 
-from .base import Strategy, StrategyError
+from .base import MAX_WARMUP, Strategy, StrategyError
 from .builtin import BUILTIN
 
 ENTRY_POINT_GROUP = "r3edge_streams.strategies"
@@ -45,4 +45,9 @@ def create(name: str, parameters: Mapping[str, Any]) -> Strategy:
     factory = found.get(name)
     if factory is None:
         raise StrategyError(f"unknown strategy {name!r}; available: {', '.join(sorted(found))}")
-    return factory(parameters)
+    strategy = factory(parameters)
+    warmup = strategy.warmup
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup <= MAX_WARMUP:
+        raise StrategyError(f"these parameters need a window of {warmup!r} candles; a strategy may keep at most "
+                            f"{MAX_WARMUP}", getattr(strategy, "window_parameter", None))
+    return strategy

@@ -17,6 +17,7 @@ from typing import Sequence
 
 from ..domain.candles import close_time
 from ..models import ActiveStrategy, Candle, RequestKind, SessionRequest, Signal, StrategyWindow
+from ..models.strategies import pack
 from .base import Decision, Strategy
 
 
@@ -25,6 +26,7 @@ class Step:
     window: StrategyWindow | None
     signal: Signal | None = None
     requests: list[SessionRequest] = field(default_factory=list)
+    candles: tuple[Candle, ...] = ()  # the new window's candles, unpacked (for the caller to keep)
 
 
 def fresh(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
@@ -56,32 +58,58 @@ def halted(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
 
 
 def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle, strategy: Strategy,
-         history: Sequence[Candle] = ()) -> Step:
-    """Add ``candle`` to the window (after ``history`` when the window is new) and evaluate once."""
+         history: Sequence[Candle] = (), earlier: Sequence[Candle] | None = None) -> Step:
+    """Add ``candle`` to the window (after ``history`` when the window is new) and evaluate once.
+
+    ``earlier``: the window's candles already unpacked, when the caller keeps them (else they
+    are unpacked from the window).
+    """
     if fresh(instance, window):
         window = None  # new, or reset after it failed: start afresh (warmed from ``history``)
     if window is not None and window.last_open is not None and candle.open_time <= window.last_open:
         return Step(None)  # seen already: no second signal for the same candle
-    earlier = list(window.candles) if window is not None else [c for c in history if c.open_time < candle.open_time]
-    candles = [*earlier, candle][-max(strategy.warmup, 1):]
+    keep = max(strategy.warmup, 1)
+    history = usable_history(history, candle) if window is None else []
+    candle = candle.derive(previous_open=None) if candle.previous_open is not None else candle
+    if window is not None:
+        previous = list(earlier) if earlier is not None else window.candles()
+        rows: list[list[str]] | None = [*window.rows[-(keep - 1):], pack(candle)] if keep > 1 else [pack(candle)]
+    else:
+        previous, rows = list(history), None
+    candles = [*previous, candle][-keep:]
     try:
         decision = strategy.evaluate(candles)
         if decision is not None and not isinstance(decision, Decision):
             raise TypeError(f"evaluate returned {decision!r}, not a Decision or None")
     except Exception as exc:  # noqa: BLE001 - a plug-in's failure is isolated, not propagated
-        failed = StrategyWindow(strategy_id=instance.strategy_id, candles=candles,
-                                failed=f"{type(exc).__name__}: {exc}"[:500], generation=instance.generation)
-        return Step(failed)
-    new_window = StrategyWindow(strategy_id=instance.strategy_id, candles=candles, generation=instance.generation)
+        failed = StrategyWindow.of(instance.strategy_id, candles, failed=f"{type(exc).__name__}: {exc}"[:500],
+                                   generation=instance.generation, rows=rows)
+        return Step(failed, candles=tuple(candles))
+    new_window = StrategyWindow.of(instance.strategy_id, candles, generation=instance.generation, rows=rows)
     if decision is None:
-        return Step(new_window)
+        return Step(new_window, candles=tuple(candles))
     signal = Signal(
         signal_id=f"{instance.strategy_id}:{candle.open_time.isoformat()}",
         strategy_id=instance.strategy_id, strategy=instance.strategy, exchange=candle.exchange,
         symbol=candle.symbol, timeframe=candle.timeframe, candle_time=candle.open_time,
         direction=decision.direction, confidence=decision.confidence, price=candle.close,
     )
-    return Step(new_window, signal, session_requests(signal, instance.sessions, close_time(candle)))
+    return Step(new_window, signal, session_requests(signal, instance.sessions, close_time(candle)),
+                tuple(candles))
+
+
+def usable_history(history: Sequence[Candle], candle: Candle) -> list[Candle]:
+    """The history that may warm a new window for ``candle``: the earlier candles, oldest first,
+    when they reach the candle's predecessor (``previous_open``, when known); else none.
+
+    A window with a hole before its newest candle would decide on a gap (a moving average over
+    candles that are not consecutive): starting cold, deciding only once warm, is never wrong.
+    """
+    earlier = sorted({c.open_time: c for c in history if c.open_time < candle.open_time}.values(),
+                     key=lambda c: c.open_time)
+    if candle.previous_open is not None and (not earlier or earlier[-1].open_time != candle.previous_open):
+        return []
+    return [c.derive(previous_open=None) if c.previous_open is not None else c for c in earlier]
 
 
 def session_requests(signal: Signal, sessions: Sequence[str], at: datetime) -> list[SessionRequest]:

@@ -8,6 +8,7 @@ strategy views, and by the strategy agent of the StrategyExecutor issue.
 from __future__ import annotations
 
 from ..application import app, settings
+from .changelog import CHANGELOG_CONFIG
 from ..models import ActiveStrategy
 
 active_strategies = app.Table(
@@ -15,5 +16,6 @@ active_strategies = app.Table(
     key_type=str,
     value_type=ActiveStrategy,
     partitions=settings.partitions,
+    extra_topic_configs=CHANGELOG_CONFIG,
     help="Strategy instances with the sessions that follow them.",
 )

@@ -7,6 +7,7 @@ Written only by the tracker agent (:mod:`r3edge_streams.agents.tracker`), co-par
 from __future__ import annotations
 
 from ..application import app, settings
+from .changelog import CHANGELOG_CONFIG
 from ..models import SessionFeed
 
 session_feeds = app.Table(
@@ -14,5 +15,6 @@ session_feeds = app.Table(
     key_type=str,
     value_type=SessionFeed,
     partitions=settings.partitions,
+    extra_topic_configs=CHANGELOG_CONFIG,
     help="What reached each session on sessionsrequest, repeats dropped.",
 )

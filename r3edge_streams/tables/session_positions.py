@@ -8,6 +8,7 @@ auto-stop checks.
 from __future__ import annotations
 
 from ..application import app, settings
+from .changelog import CHANGELOG_CONFIG
 from ..models import Position
 
 session_positions = app.Table(
@@ -15,5 +16,6 @@ session_positions = app.Table(
     key_type=str,
     value_type=Position,
     partitions=settings.partitions,
+    extra_topic_configs=CHANGELOG_CONFIG,
     help="Latest position of each session, as published on positions.",
 )

@@ -7,6 +7,7 @@ Written only by the session agent (:mod:`r3edge_streams.agents.sessions`), co-pa
 from __future__ import annotations
 
 from ..application import app, settings
+from .changelog import CHANGELOG_CONFIG
 from ..models import SessionState
 
 sessions = app.Table(
@@ -14,5 +15,6 @@ sessions = app.Table(
     key_type=str,
     value_type=SessionState,
     partitions=settings.partitions,
+    extra_topic_configs=CHANGELOG_CONFIG,
     help="Trading sessions by sessionId.",
 )

@@ -7,6 +7,7 @@ with ``strategiesdata`` (key strategyId): a restart resumes with a warm window.
 from __future__ import annotations
 
 from ..application import app, settings
+from .changelog import CHANGELOG_CONFIG
 from ..models import StrategyWindow
 
 strategy_windows = app.Table(
@@ -14,5 +15,6 @@ strategy_windows = app.Table(
     key_type=str,
     value_type=StrategyWindow,
     partitions=settings.partitions,
+    extra_topic_configs=CHANGELOG_CONFIG,
     help="Each strategy instance's window of closed candles, or why it failed.",
 )

@@ -8,6 +8,7 @@ markets to collect), the fan-out agent (who gets each candle) and the workload v
 from __future__ import annotations
 
 from ..application import app, settings
+from .changelog import CHANGELOG_CONFIG
 from ..models import Workload
 
 workloads = app.Table(
@@ -15,5 +16,6 @@ workloads = app.Table(
     key_type=str,
     value_type=Workload,
     partitions=settings.partitions,
+    extra_topic_configs=CHANGELOG_CONFIG,
     help="Markets to collect, with the strategy instances and sessions that need them.",
 )

@@ -176,10 +176,20 @@ def test_invariants_hold_when_records_are_built_in_code() -> None:
 def test_list_items_are_checked_strictly_too() -> None:
     from r3edge_streams.models import StrategyWindow
 
-    window = StrategyWindow(strategy_id="st", candles=[CANDLE, CANDLE])
+    window = StrategyWindow.of("st", [CANDLE, CANDLE.derive(open_time=CANDLE.open_time + timedelta(minutes=1))])
     assert parse_bytes(StrategyWindow, window.dumps()) == window
     payload = json.loads(window.dumps())
-    payload["candles"][1]["colour"] = "red"
+    payload["rows"][1][2] = 7
     with pytest.raises(MalformedMessage) as caught:
         parse_model(StrategyWindow, payload)
-    assert caught.value.field == "candles[1].colour"
+    assert caught.value.field == "rows[1][2]"
+
+
+def test_a_window_keeps_its_candles_exactly_and_compactly() -> None:
+    from r3edge_streams.models import StrategyWindow
+
+    candles = [CANDLE.derive(open_time=CANDLE.open_time + timedelta(minutes=n), close=CANDLE.close + n,
+                             previous_open=None) for n in range(500)]
+    window = StrategyWindow.of("st", candles, generation=2)
+    assert window.candles() == candles and window.last_open == candles[-1].open_time
+    assert len(window.dumps()) < len(b"".join(c.dumps() for c in candles)) / 3

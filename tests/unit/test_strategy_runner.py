@@ -40,7 +40,7 @@ def test_signals_equal_the_strategy_run_on_windows_and_reach_every_session() -> 
     expected = {i: d.direction for i in range(600)
                 if (d := strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1):i + 1])) is not None}
     assert [(s.candle_time, s.direction) for s in signals] == [(CANDLES[i].open_time, d) for i, d in expected.items()]
-    assert window is not None and len(window.candles) == strategy.warmup and window.candles[-1] == CANDLES[599]
+    assert window is not None and len(window.candles()) == strategy.warmup and window.candles()[-1] == CANDLES[599]
     assert len(requests) == 2 * len(signals) and {r.kind for r in requests} == {RequestKind.SIGNAL}
     assert len({r.request_id for r in requests}) == len(requests)
 
@@ -57,8 +57,8 @@ def test_a_new_window_is_warmed_with_history() -> None:
     strategy = create("sma_cross", {"fast": 5, "slow": 20})
     cold = step(instance(["a"]), None, CANDLES[100], strategy)
     warm = step(instance(["a"]), None, CANDLES[100], strategy, history=CANDLES[60:101])
-    assert cold.window is not None and len(cold.window.candles) == 1
-    assert warm.window is not None and warm.window.candles == CANDLES[80:101]
+    assert cold.window is not None and len(cold.window.candles()) == 1
+    assert warm.window is not None and warm.window.candles() == CANDLES[80:101]
 
 
 class Exploding:
@@ -100,7 +100,7 @@ def test_a_failed_instance_takes_no_candle_until_a_reset_starts_it_afresh() -> N
     strategy = create("sma_cross", {"fast": 5, "slow": 20})
     again = step(reset, failed, CANDLES[100], strategy, history=CANDLES[60:100])
     assert again.window is not None and again.window.failed is None and again.window.generation == 1
-    assert again.window.candles == CANDLES[80:101]  # warm-up 21, from history: no trace of the failed window
+    assert again.window.candles() == CANDLES[80:101]  # warm-up 21, from history: no trace of the failed window
     assert not fresh(reset, again.window) and not halted(reset, again.window)
 
 
@@ -133,4 +133,4 @@ def test_a_window_that_missed_candles_catches_up_on_them_in_order() -> None:
         straight += [result.signal] if result.signal and candle.open_time >= CANDLES[300].open_time else []
     assert [s.signal_id for s in caught] == [s.signal_id for s in straight]
     assert again is not None
-    assert [(c.open_time, c.close) for c in window.candles] == [(c.open_time, c.close) for c in again.candles]
+    assert [(c.open_time, c.close) for c in window.candles()] == [(c.open_time, c.close) for c in again.candles()]
