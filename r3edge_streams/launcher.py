@@ -2,7 +2,8 @@
 
 In: ``R3EDGE_*`` settings and extra ``faust worker`` arguments. Out: a running worker process
 (``faust -A r3edge_streams worker``); when ``R3EDGE_BROKER`` is unset, a local single-node
-Kafka in ``var/kafka`` started first and stopped by its PID when the worker ends. When no API
+Kafka in ``var/kafka`` (port ``R3EDGE_EMBEDDED_KAFKA_PORT``) started first and stopped by its
+PID when the worker ends. When no API
 token is configured, a trader token is made once and kept in ``var/api-token`` (mode 0600):
 the command prints where it is, never the token.
 """
@@ -30,15 +31,17 @@ def main(argv: list[str]) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    broker = LocalKafka(KAFKA_HOME.resolve()) if settings.embedded_broker else None
+    port = settings.embedded_kafka_port
+    broker = LocalKafka(KAFKA_HOME.resolve(), port=port, controller_port=port + 1) if settings.embedded_broker else None
+    env = os.environ.copy()
     if broker is not None:
         try:
             pid = broker.start()
         except LocalKafkaError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        env["R3EDGE_BROKER"] = broker.broker_url
         print(f"r3edge: embedded Kafka on {broker.bootstrap} (pid {pid}, log {broker.log_file})", flush=True)
-    env = os.environ.copy()
     if not settings.api_tokens:
         env["R3EDGE_API_TOKENS"] = f"trader:{_local_token()}"
         print(f"r3edge: API trader token in {TOKEN_FILE.resolve()} (send it as 'Authorization: Bearer <token>')",
