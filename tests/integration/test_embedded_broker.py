@@ -19,7 +19,7 @@ def _cluster_id(path: Path) -> str:
     return next(line.partition("=")[2] for line in lines if line.startswith("cluster.id="))
 
 
-@pytest.mark.parametrize(("head", "looks_like"), [(b"\xf8\x00", "-A"), (b"\xfb\xe0", "--")])
+@pytest.mark.parametrize(("head", "looks_like"), [(b"\xf8\x00", "-A"), (b"\xfb\xe0", "--")], ids=["dash", "two-dashes"])
 def test_storage_formats_with_an_id_beginning_with_a_dash(tmp_path: Path, head: bytes, looks_like: str) -> None:
     """Ids that read like a short option (``-A…``) and a long one (``--…``)."""
     forced = base64.urlsafe_b64encode(head + bytes(range(14))).decode().rstrip("=")
