@@ -53,6 +53,7 @@ class Settings:
     """
 
     broker: str = DEFAULT_BROKER
+    embedded_kafka_port: int = 9092  # the run command's own broker (when broker is unset); controller on the next port
     store: str = "rocksdb://"
     data_dir: Path = Path("var/data")
     partitions: int = 8
@@ -188,6 +189,7 @@ def _enum(kind: type[StrEnum]) -> Callable[[str], StrEnum]:
 
 _PARSERS: dict[str, Callable[[str], object]] = {
     "broker": _broker,
+    "embedded_kafka_port": _int_in(1, 65534),
     "store": _store,
     "data_dir": lambda raw: Path(raw.replace("{hostname}", socket.gethostname())),
     "partitions": _int_in(1, 1024),

@@ -1,9 +1,12 @@
-"""The run command: a worker with its web views, on the embedded broker unless one is configured.
+"""The run command: a supervised worker with its web views, on the embedded broker unless one is configured.
 
-In: ``R3EDGE_*`` settings and extra ``faust worker`` arguments. Out: a running worker process
-(``faust -A r3edge_streams worker``); when ``R3EDGE_BROKER`` is unset, a local single-node
-Kafka in ``var/kafka`` started first and stopped by its PID when the worker ends. When no API
-token is configured, a trader token is made once and kept in ``var/api-token`` (mode 0600):
+In: ``R3EDGE_*`` settings and extra ``faust worker`` arguments. Out: a worker process
+(``faust -A r3edge_streams worker``) kept running: one that ends on its own is restarted with
+back-off (:mod:`r3edge_streams.supervisor`), and the command gives up with a non-zero status
+when it keeps failing right after starting. When ``R3EDGE_BROKER`` is unset, a local
+single-node Kafka in ``var/kafka`` (port ``R3EDGE_EMBEDDED_KAFKA_PORT``) is started first and
+outlives worker restarts. SIGINT or SIGTERM stops the worker, then that broker, by PID. When no
+API token is configured, a trader token is made once and kept in ``var/api-token`` (mode 0600):
 the command prints where it is, never the token.
 """
 
@@ -11,13 +14,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
-from .config import SettingsError, load_settings
+from .config import Settings, SettingsError, load_settings
 from .localkafka import LocalKafka, LocalKafkaError
+from .supervisor import RestartPolicy, StopSignals, Supervisor
 
 KAFKA_HOME = Path("var/kafka")
 TOKEN_FILE = Path("var/api-token")
@@ -30,15 +32,29 @@ def main(argv: list[str]) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    broker = LocalKafka(KAFKA_HOME.resolve()) if settings.embedded_broker else None
-    if broker is not None:
+    signals = StopSignals().install()  # from here a Ctrl-C never leaves a broker behind
+    env = os.environ.copy()
+    broker = None
+    if settings.embedded_broker:
+        port = settings.embedded_kafka_port
+        broker = LocalKafka(KAFKA_HOME.resolve(), port=port, controller_port=port + 1)
         try:
             pid = broker.start()
         except LocalKafkaError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+        env["R3EDGE_BROKER"] = broker.broker_url
         print(f"r3edge: embedded Kafka on {broker.bootstrap} (pid {pid}, log {broker.log_file})", flush=True)
-    env = os.environ.copy()
+    try:
+        return _supervise(settings, argv, env, signals)
+    finally:
+        if broker is not None:
+            broker.stop()
+            print("r3edge: embedded Kafka stopped", flush=True)
+
+
+def _supervise(settings: Settings, argv: list[str], env: dict[str, str], signals: StopSignals) -> int:
+    """Run the worker under supervision until a stop signal or until its restarts are given up."""
     if not settings.api_tokens:
         env["R3EDGE_API_TOKENS"] = f"trader:{_local_token()}"
         print(f"r3edge: API trader token in {TOKEN_FILE.resolve()} (send it as 'Authorization: Bearer <token>')",
@@ -47,12 +63,7 @@ def main(argv: list[str]) -> int:
     level = _FAUST_LEVELS.get(settings.log_level, settings.log_level)
     command = [faust, "-A", "r3edge_streams", "worker", "-l", level, *argv]
     print(f"r3edge: worker web views on {settings.canonical_url} (try {settings.canonical_url}/sessions)", flush=True)
-    try:
-        return _run_worker(command, env)
-    finally:
-        if broker is not None:
-            broker.stop()
-            print("r3edge: embedded Kafka stopped", flush=True)
+    return Supervisor(command, env, RestartPolicy(), signals).run()
 
 
 def _local_token() -> str:
@@ -63,17 +74,6 @@ def _local_token() -> str:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
     return TOKEN_FILE.read_text().strip()
-
-
-def _run_worker(command: list[str], env: dict[str, str]) -> int:
-    worker = subprocess.Popen(command, env=env)
-
-    def forward(signum: int, _frame: object) -> None:
-        worker.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    return worker.wait()
 
 
 if __name__ == "__main__":

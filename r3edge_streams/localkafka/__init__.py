@@ -55,6 +55,11 @@ class LocalKafka:
     def log_file(self) -> Path:
         return self.home / "broker.log"
 
+    @property
+    def meta_file(self) -> Path:
+        """Written by formatting; holds the cluster id."""
+        return self.home / "data" / "meta.properties"
+
     def start(self) -> int:
         """Start the broker unless this folder's broker already runs; return its PID."""
         running = self.pid()
@@ -62,12 +67,10 @@ class LocalKafka:
             return running
         if _port_open(self.port):
             raise LocalKafkaError(f"port {self.port} is taken by another program; set R3EDGE_BROKER to use it")
+        if not self.meta_file.exists():
+            self.format_storage()
         libs = install_jars()
-        self.home.mkdir(parents=True, exist_ok=True)
-        config = self._write_config()
-        if not (self.home / "data" / "meta.properties").exists():
-            self._format(libs, config)
-        return self._launch(libs, config)
+        return self._launch(libs, self._write_config())
 
     def stop(self) -> None:
         """Stop this folder's broker by its PID (TERM, then KILL after a grace period)."""
@@ -125,12 +128,22 @@ class LocalKafka:
         path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
         return path
 
-    def _format(self, libs: Path, config: Path) -> None:
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        command = [*_java(libs, "256m"), "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(config)]
+    def format_storage(self, cluster_id: str | None = None) -> str:
+        """Format this folder's storage for a new cluster (a fresh id unless given); return the id.
+
+        The id goes as ``--cluster-id=<id>``, one argument, so even a given id beginning with '-'
+        (valid for Kafka: base64url of 16 bytes) is never read as an option.
+        """
+        cid = cluster_id or new_cluster_id()
+        libs = install_jars()
+        self.home.mkdir(parents=True, exist_ok=True)
+        config = self._write_config()
+        command = [*_java(libs, "256m"), "kafka.tools.StorageTool", "format", f"--cluster-id={cid}",
+                   f"--config={config}"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise LocalKafkaError(f"formatting Kafka storage failed: {result.stderr.strip() or result.stdout.strip()}")
+        return cid
 
     def _launch(self, libs: Path, config: Path) -> int:
         log = self.log_file.open("ab")
@@ -157,6 +170,18 @@ class LocalKafka:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def new_cluster_id() -> str:
+    """A fresh Kafka cluster id: 16 random bytes, base64url without padding (22 characters).
+
+    Like Kafka's own ``Uuid.randomUuid``, it never begins with '-' (drawn again, 1 time in 64),
+    so no command line can take it for an option.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def install_jars() -> Path:

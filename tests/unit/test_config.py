@@ -81,3 +81,11 @@ def test_a_failpoint_names_a_point_and_a_pass() -> None:
     for bad in ("strategies.after_signal", "after_signal:2", "strategies.after_signal:0"):
         with pytest.raises(SettingsError, match="R3EDGE_FAILPOINT"):
             load_settings({"R3EDGE_FAILPOINT": bad})
+
+
+def test_the_embedded_kafka_port_is_a_setting_of_the_run_command() -> None:
+    assert load_settings({}).embedded_kafka_port == 9092
+    settings = load_settings({"R3EDGE_EMBEDDED_KAFKA_PORT": "19092"})
+    assert settings.embedded_kafka_port == 19092 and settings.embedded_broker
+    with pytest.raises(SettingsError, match="R3EDGE_EMBEDDED_KAFKA_PORT='65535'"):
+        load_settings({"R3EDGE_EMBEDDED_KAFKA_PORT": "65535"})  # its controller takes the next port
