@@ -181,3 +181,32 @@ async def test_a_keyed_message_on_the_wrong_partition_is_forwarded_to_its_keys_p
     owner = partition_of(session, PARTITIONS)
     assert placed == sorted([(landed, "create"), (owner, "create"), (owner, "start"), (owner, "stop")])
     assert not [l for l in await values(kafka, f"{topic_prefix}.deadletters")], "forwarded, not dead-lettered"
+
+
+async def test_the_largest_window_allowed_stays_far_below_kafkas_limit_and_a_larger_one_is_refused(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, tmp_path: Path
+) -> None:
+    rows: list[list[Any]] = json.loads(DATA.read_text())[:2600]
+    env = {**replay_env(tmp_path, rows, "max"), "R3EDGE_COLLECT_LOOKBACK": "300"}  # history warms the rest
+    worker = workers(extra_env=env)
+    await asyncio.to_thread(lambda: worker.start().wait_ready())
+    too_long = request("POST", f"{worker.url}/sessions", {"session_id": "huge", **spec("sma_cross", {"fast": 10, "slow": 5000})})
+    assert too_long.status == 422 and too_long.body["errors"][0]["field"] == "parameters.slow", too_long
+    command = {"command_id": "create:huge", "session_id": "huge", "kind": "create", "issued_at": "2026-01-01T00:00:00Z",
+               "spec": spec("sma_cross", {"fast": 10, "slow": 5000})}
+    await send(kafka, f"{topic_prefix}.sessioncommands", encode_key("huge"), json.dumps(command).encode())
+    assert request("POST", f"{worker.url}/sessions", {"session_id": "widest", **spec("sma_cross", {"fast": 10, "slow": 1999})}).status == 201
+    assert request("POST", f"{worker.url}/sessions/widest/start").status == 200
+    changelog = f"{topic_prefix}.r3edge-strategy_windows-changelog"
+
+    async def windows_written() -> list[int] | None:
+        sizes = [len(r.value or b"") for r in await read_all(kafka.bootstrap, changelog, timeout=60)]
+        return sizes if len(sizes) >= 290 else None
+
+    sizes = await wait_for_async(windows_written, 240, interval=2, what="the window of every collected candle")
+    assert max(sizes) < 1024 * 1024 // 4, f"largest window record {max(sizes)} bytes"  # far below Kafka's 1 MB
+    assert min(sizes[-10:]) > 1999 * 40, "the window holds the whole warm-up"
+    assert worker.process is not None and worker.process.poll() is None
+    notices = [n for n in await values(kafka, f"{topic_prefix}.notifications") if n.get("session_id") == "huge"]
+    assert notices and "2000" in notices[0]["body"]  # the Kafka create was refused, with the reason
+    assert request("GET", f"{worker.url}/sessions/huge").status == 404
