@@ -34,6 +34,8 @@ class R3edgeApp(faust.App):
 
 
 settings: Settings = load_settings()
+#: the largest request body the web server reads (aiohttp's ``client_max_size``: a larger one is a 413)
+MAX_BODY_BYTES = 64 * 1024
 
 app = R3edgeApp(
     settings.app_id,
@@ -51,6 +53,7 @@ app = R3edgeApp(
     web_bind=settings.web_host,
     web_port=settings.web_port,
     canonical_url=settings.canonical_url,
+    web_application_options={"client_max_size": MAX_BODY_BYTES},
     # Faust's own pages would serve table contents and the assignment without any token
     web_router_enabled=False,
     web_tables_enabled=False,

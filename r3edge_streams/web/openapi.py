@@ -3,7 +3,9 @@
 In: the records that travel in bodies (their JSON schemas are derived from the record fields,
 so a field added to a record shows up here) and the list of operations below. Out: an OpenAPI
 3.0 document. A test checks that every route the app serves is described and that every
-described operation exists; another fuzzes the API from this document (schemathesis).
+described operation exists; another fuzzes the API from this document (schemathesis). The
+answers the gate (``web/gate.py``) may give to any operation are added to all of them in one
+place, :func:`with_gate_errors`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ..exchanges.registry import REPLAY_ID, ccxt_exchanges
 from ..models import AutoStop, RiskParams, SessionFeed, SessionSpec, SessionState, SessionStatus, Signal
 from ..models.base import Record
 from ..strategies.registry import available
-from .sessions import MAX_PAGE
+from .auth import PUBLIC_PATHS
+from .sessions import MAX_OFFSET, MAX_PAGE
 
 _NONE = type(None)
 DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$",
@@ -105,7 +108,15 @@ SESSION_ID = {"name": "session_id", "in": "path", "required": True,
 _LIST = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
 _ACCEPTED = _json("accepted: the decision takes longer than the wait; read the location later",
                   {"type": "object", "required": ["status", "location"]})
-_WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 503)
+_WRITE_ERRORS = (400, 403, 404, 409, 415, 422, 503)
+#: what the gate answers for any operation: a malformed URL or header, a body too large
+GATE_ERRORS = (400, 413)
+#: and, before routing, for any operation that needs a token
+TOKEN_ERRORS = (401,)
+_DESCRIPTION = ("Any worker answers any request (routed to the worker that owns the key). Errors are JSON "
+                f"{{\"error\": ..., \"field\": ...}}. Every path but {' and '.join(sorted(PUBLIC_PATHS))} needs a "
+                "bearer token first (401), so an unknown path or method answers 401 without one, and 404 or 405 "
+                "(with Allow) with one.")
 _READ = [{"bearer": ["read"]}]
 _TRADE = [{"bearer": ["trader"]}]
 
@@ -122,13 +133,13 @@ def _paths() -> dict[str, Any]:
                                                                       "mode")]
     status_filter = _query("status", {"type": "string", "enum": [s.value for s in SessionStatus]})
     paging = [_query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
-              _query("offset", {"type": "integer", "minimum": 0})]
+              _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET})]
     session_answer = _json("the session after the command", _ref("SessionAnswer"))
     return {
         "/sessions": {
             "get": {"summary": "List sessions (gathered from every worker)", "security": _READ,
                     "parameters": [_SCOPE, status_filter, *session_filters, *paging],
-                    "responses": {"200": _json("a page of sessions", _LIST), **_errors(400, 401, 403, 503)}},
+                    "responses": {"200": _json("a page of sessions", _LIST), **_errors(400, 403, 503)}},
             "post": {"summary": "Create a session", "security": _TRADE, "requestBody": _body(_ref("NewSession")),
                      "responses": {"201": _json("created", _ref("SessionAnswer")), "200": session_answer,
                                    "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)}},
@@ -136,7 +147,7 @@ def _paths() -> dict[str, Any]:
         "/sessions/{session_id}": {
             "parameters": [SESSION_ID],
             "get": {"summary": "One session and its feed", "security": _READ,
-                    "responses": {"200": _json("the session", _ref("SessionView")), **_errors(400, 401, 403, 404, 503)}},
+                    "responses": {"200": _json("the session", _ref("SessionView")), **_errors(400, 403, 404, 503)}},
             "patch": {"summary": "Modify the spec (versioned; applies from the next candle)", "security": _TRADE,
                       "requestBody": _body(_ref("SessionChange")),
                       "responses": {"200": session_answer, "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)}},
@@ -154,26 +165,37 @@ def _paths() -> dict[str, Any]:
         "/strategies": {
             "get": {"summary": "Strategy instances", "security": _READ,
                     "parameters": [_SCOPE, _query("active", {"type": "string", "enum": ["true", "false"]})],
-                    "responses": {"200": _json("strategy instances", _LIST), **_errors(400, 401, 403, 503)}},
+                    "responses": {"200": _json("strategy instances", _LIST), **_errors(400, 403, 503)}},
         },
         "/strategies/{strategy_id}/reset": {
             "parameters": [{"name": "strategy_id", "in": "path", "required": True,
                             "schema": {"type": "string", "minLength": 1, "maxLength": 128}}],
             "post": {"summary": "Give a failed strategy instance a fresh start", "security": _TRADE,
                      "responses": {"202": _json("reset under way", {"type": "object"}),
-                                   **_errors(400, 401, 403, 404, 409, 503)}},
+                                   **_errors(400, 403, 404, 409, 503)}},
         },
         "/workloads": {
             "get": {"summary": "Markets collected, their holders and collection state", "security": _READ,
                     "parameters": [_SCOPE, *[_query(n, {"type": "string"}) for n in ("exchange", "symbol", "timeframe")],
                                    _query("active", {"type": "string", "enum": ["true", "false"]})],
-                    "responses": {"200": _json("workloads", _LIST), **_errors(400, 401, 403, 503)}},
+                    "responses": {"200": _json("workloads", _LIST), **_errors(400, 403, 503)}},
         },
         "/health": {"get": {"summary": "Liveness and partition assignment", "security": [],
                             "responses": {"200": _json("this worker", {"type": "object", "required": ["status"]})}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [],
                                   "responses": {"200": _json("OpenAPI 3.0", {"type": "object"})}}},
     }
+
+
+def with_gate_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """``paths`` with the gate's answers added to every operation (401 to those needing a token)."""
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            statuses = GATE_ERRORS if path in PUBLIC_PATHS else (*GATE_ERRORS, *TOKEN_ERRORS)
+            operation["responses"] = {**operation["responses"], **_errors(*statuses)}
+    return paths
 
 
 def _components() -> dict[str, Any]:
@@ -203,8 +225,8 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "r3edge_streams worker API", "version": "1",
-                 "description": "Any worker answers any request (routed to the worker that owns the key)."},
-        "paths": _paths(),
+                 "description": _DESCRIPTION},
+        "paths": with_gate_errors(_paths()),
         "components": {"schemas": _components(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": _TRADE,
     }

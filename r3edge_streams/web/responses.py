@@ -1,62 +1,40 @@
-"""JSON answers shared by the views: errors that name the bad field, and body parsing.
+"""Reading a JSON body, and the error type the views raise.
 
-In: aiohttp requests. Out: faust web responses; :class:`HttpError` carries a 4xx/5xx answer.
+In: aiohttp requests. Out: :func:`json_body`, the request's JSON object, or an
+:class:`HttpError` (re-exported from ``errors``) saying what is wrong with it. Bodies are read by
+aiohttp within the application's ``client_max_size`` (``MAX_BODY_BYTES``): a larger one stops the
+reading with a 413 however it is framed (Content-Length, chunked, compressed).
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, cast
 
+from aiohttp import web as aioweb
 from faust import web
 
+from ..application import MAX_BODY_BYTES
 from ..models import MalformedMessage, loads_json
+from .errors import HttpError
+from .inputs import has_lone_surrogate
 
-log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 64 * 1024
-V = TypeVar("V", bound=web.View)
-
-
-class HttpError(Exception):
-    """An error answer: HTTP ``status`` with a JSON body ``{"error": ..., "field": ...}``."""
-
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.headers = headers or {}
-        self.body: dict[str, Any] = {"error": message, **({"field": field} if field else {}), **extra}
-
-
-def json_errors(handler: Callable[..., Awaitable[web.Response]]) -> Callable[..., Awaitable[web.Response]]:
-    """Turn HttpError into its JSON answer and any other failure into a JSON 500."""
-
-    @functools.wraps(handler)
-    async def wrapper(view: web.View, request: web.Request, *args: Any, **kwargs: Any) -> web.Response:
-        try:
-            return await handler(view, request, *args, **kwargs)
-        except HttpError as exc:
-            return view.json(exc.body, status=exc.status, headers=exc.headers)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.url.path)
-            return view.json({"error": "internal error"}, status=500)
-
-    return wrapper
+__all__ = ["MAX_BODY_BYTES", "HttpError", "json_body"]
+JSON_TYPE = "application/json"
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object body, or an HttpError saying what is wrong with it."""
-    content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
-    if content_type != "application/json":
-        raise HttpError(415, f"Content-Type must be application/json, got {content_type!r}")
+    declared = "Content-Type" in request.headers
+    content_type = cast(aioweb.Request, request).content_type if declared else JSON_TYPE
+    if content_type != JSON_TYPE:
+        raise HttpError(415, f"Content-Type must be {JSON_TYPE}, got {content_type!r}")
     raw = await request.read()  # aiohttp keeps it: a view that forwards the request sends it again
-    if len(raw) > MAX_BODY_BYTES:
-        raise HttpError(413, f"body larger than {MAX_BODY_BYTES} bytes")
     try:
         payload = loads_json(raw)
     except MalformedMessage as exc:
         raise HttpError(400, str(exc)) from None
     if not isinstance(payload, dict):
         raise HttpError(400, "body must be a JSON object")
+    if has_lone_surrogate(payload):
+        raise HttpError(400, "invalid JSON: a string holds a lone surrogate escape (\\ud800-\\udfff)")
     return payload

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from uuid import uuid4
 
 from faust import web
+from multidict import MultiMapping
 
 from ..application import SESSION_MODES, app, check_spec, session_outcomes, settings
 from ..domain.sessions import (
@@ -36,10 +37,12 @@ from ..tables.sessions import sessions
 from ..topics import publish
 from .auth import READ, TRADER, require
 from .cluster import gather, local_items, routed
-from .responses import HttpError, json_body, json_errors
+from .inputs import choice, integer, query_of, single
+from .responses import HttpError, json_body
 
 LOCAL_SCOPE = "local"
 MAX_PAGE = 1000
+MAX_OFFSET = 10**9
 _FILTERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "status": lambda item: item["status"],
     "strategy": lambda item: item["spec"]["strategy"],
@@ -57,7 +60,6 @@ _ACTION_FIELDS = {"expected_version", "keep_positions"}
 class SessionCollection(web.View):
     """``POST`` creates a session; ``GET`` lists them (filters, paging; ``?scope=local``: this worker's)."""
 
-    @json_errors
     @require(TRADER)
     async def post(self, request: web.Request) -> web.Response:
         payload = await json_body(request)
@@ -72,13 +74,13 @@ class SessionCollection(web.View):
 
         return await routed(self, request, sessions, session_id, local, body=body)
 
-    @json_errors
     @require(READ)
     async def get(self, request: web.Request) -> web.Response:
-        if request.query.get("scope") == LOCAL_SCOPE:
+        query = query_of(request)
+        if choice(query, "scope", (LOCAL_SCOPE,)) == LOCAL_SCOPE:
             return self.json({"items": _local_sessions()})
-        wanted = _filters(request.query)
-        limit, offset = _page(request.query)
+        wanted = _filters(query)
+        limit, offset = _page(query)
         items = await gather(request, sessions, f"/sessions?scope={LOCAL_SCOPE}", _local_sessions)
         items = [item for item in items if all(_FILTERS[name](item) == value for name, value in wanted.items())]
         items.sort(key=lambda item: (item["created_at"], item["session_id"]))
@@ -92,7 +94,6 @@ class SessionCollection(web.View):
 class SessionItem(web.View):
     """``GET`` one session and its feed; ``PATCH`` modifies its spec; ``DELETE`` removes it."""
 
-    @json_errors
     @require(READ)
     async def get(self, request: web.Request, session_id: str) -> web.Response:
         _check_id(session_id)
@@ -104,7 +105,6 @@ class SessionItem(web.View):
 
         return await routed(self, request, sessions, session_id, local)
 
-    @json_errors
     @require(TRADER)
     async def patch(self, request: web.Request, session_id: str) -> web.Response:
         _check_id(session_id)
@@ -120,7 +120,6 @@ class SessionItem(web.View):
 
         return await routed(self, request, sessions, session_id, local)
 
-    @json_errors
     @require(TRADER)
     async def delete(self, request: web.Request, session_id: str) -> web.Response:
         _check_id(session_id)
@@ -139,7 +138,6 @@ class SessionAction(web.View):
     """``POST /sessions/{id}/start|stop|suspend|recover``; optional body ``expected_version``,
     and for stop ``keep_positions`` (leave open positions open)."""
 
-    @json_errors
     @require(TRADER)
     async def post(self, request: web.Request, session_id: str, action: str) -> web.Response:
         kind = _ACTIONS.get(action)
@@ -230,8 +228,8 @@ def _expected_version(raw: Any) -> int | None:
 
 async def _action_options(request: web.Request, kind: CommandKind) -> dict[str, Any]:
     """The optional body of a lifecycle action."""
-    if request.headers.get("Content-Length", "0") == "0" and "Transfer-Encoding" not in request.headers:
-        return {}  # no body: no options
+    if not request.body_exists or not await request.read():
+        return {}  # no body (or an empty one): no options
     payload = await json_body(request)
     unknown = sorted(set(payload) - _ACTION_FIELDS)
     if unknown:
@@ -242,24 +240,14 @@ async def _action_options(request: web.Request, kind: CommandKind) -> dict[str, 
     return {"expected_version": _expected_version(payload.get("expected_version")), "keep_positions": keep}
 
 
-def _filters(query: Any) -> dict[str, str]:
-    wanted = {name: query[name] for name in _FILTERS if name in query}
-    if "status" in wanted and wanted["status"] not in {s.value for s in SessionStatus}:
-        raise HttpError(400, f"must be one of {', '.join(s.value for s in SessionStatus)}", "status")
-    return wanted
+def _filters(query: MultiMapping[str]) -> dict[str, str]:
+    choice(query, "status", [s.value for s in SessionStatus])
+    found = {name: single(query, name) for name in _FILTERS}
+    return {name: value for name, value in found.items() if value is not None}
 
 
-def _page(query: Any) -> tuple[int, int]:
-    return _int_query(query, "limit", 100, 1, MAX_PAGE), _int_query(query, "offset", 0, 0, 10**9)
-
-
-def _int_query(query: Any, name: str, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise HttpError(400, f"must be an integer from {low} to {high}", name)
-    return int(raw)
+def _page(query: MultiMapping[str]) -> tuple[int, int]:
+    return integer(query, "limit", 100, 1, MAX_PAGE), integer(query, "offset", 0, 0, MAX_OFFSET)
 
 
 def _now() -> datetime:

@@ -20,7 +20,8 @@ from ..tables.strategy_windows import strategy_windows
 from ..topics import publish
 from .cluster import gather, local_items, routed
 from .auth import READ, TRADER, require
-from .responses import HttpError, json_errors
+from .inputs import choice, flag, query_of
+from .responses import HttpError
 
 LOCAL_SCOPE = "local"
 
@@ -29,17 +30,15 @@ LOCAL_SCOPE = "local"
 class StrategyCollection(web.View):
     """All strategy instances (``?scope=local``: this worker's share)."""
 
-    @json_errors
     @require(READ)
     async def get(self, request: web.Request) -> web.Response:
-        if request.query.get("scope") == LOCAL_SCOPE:
+        query = query_of(request)
+        if choice(query, "scope", (LOCAL_SCOPE,)) == LOCAL_SCOPE:
             return self.json({"items": _local()})
+        wanted = flag(query, "active")
         items = await gather(request, active_strategies, f"/strategies?scope={LOCAL_SCOPE}", _local)
-        wanted = request.query.get("active")
-        if wanted not in (None, "true", "false"):
-            raise HttpError(400, "must be true or false", "active")
         if wanted is not None:
-            items = [item for item in items if item["active"] == (wanted == "true")]
+            items = [item for item in items if item["active"] == wanted]
         items.sort(key=lambda item: item["strategy_id"])
         return self.json({"items": items, "count": len(items)})
 
@@ -48,7 +47,6 @@ class StrategyCollection(web.View):
 class StrategyReset(web.View):
     """``POST``: give a failed instance a fresh start (new window, warmed from history)."""
 
-    @json_errors
     @require(TRADER)
     async def post(self, request: web.Request, strategy_id: str) -> web.Response:
         if not strategy_id or len(strategy_id) > 128:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from faust import web
+from multidict import MultiMapping
 
 from ..collection import collector
 from ..application import app
@@ -18,7 +19,7 @@ from ..models import Workload, to_json
 from ..tables.workloads import workloads
 from .cluster import gather, local_items, me
 from .auth import READ, require
-from .responses import HttpError, json_errors
+from .inputs import choice, flag, query_of, single
 
 LOCAL_SCOPE = "local"
 _FILTERS = ("exchange", "symbol", "timeframe")
@@ -28,26 +29,23 @@ _FILTERS = ("exchange", "symbol", "timeframe")
 class WorkloadCollection(web.View):
     """All workloads (``?scope=local``: this worker's share)."""
 
-    @json_errors
     @require(READ)
     async def get(self, request: web.Request) -> web.Response:
-        if request.query.get("scope") == LOCAL_SCOPE:
+        query = query_of(request)
+        if choice(query, "scope", (LOCAL_SCOPE,)) == LOCAL_SCOPE:
             return self.json({"items": _local_workloads()})
+        wanted = _wanted(query)
         items = await gather(request, workloads, f"/workloads?scope={LOCAL_SCOPE}", _local_workloads)
-        items = [item for item in items if _matches(item, request.query)]
+        items = [item for item in items if all(item[name] == value for name, value in wanted.items())]
         items.sort(key=lambda item: item["market"])
         return self.json({"items": items, "count": len(items)})
 
 
-def _matches(item: dict[str, Any], query: Any) -> bool:
-    for name in _FILTERS:
-        if name in query and item[name] != query[name]:
-            return False
-    if "active" in query:
-        if query["active"] not in ("true", "false"):
-            raise HttpError(400, "must be true or false", "active")
-        return bool(item["active"]) == (query["active"] == "true")
-    return True
+def _wanted(query: MultiMapping[str]) -> dict[str, Any]:
+    """The filters of the query: exchange, symbol, timeframe (strings) and active (a boolean)."""
+    found: dict[str, Any] = {name: single(query, name) for name in _FILTERS}
+    found["active"] = flag(query, "active")
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def _local_workloads() -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ import r3edge_streams.web.strategies  # noqa: F401
 import r3edge_streams.web.workloads  # noqa: F401
 from r3edge_streams.application import app
 from r3edge_streams.models import SessionSpec
-from r3edge_streams.web.openapi import document, schema_of
+from r3edge_streams.web.auth import PUBLIC_PATHS
+from r3edge_streams.web.openapi import GATE_ERRORS, TOKEN_ERRORS, document, schema_of
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -58,3 +59,14 @@ def test_faust_pages_that_would_bypass_the_tokens_are_off() -> None:
     conf = app.conf
     assert not any([conf.web_router_enabled, conf.web_tables_enabled, conf.web_graph_enabled,
                     conf.web_stats_enabled, conf.web_metrics_enabled])
+
+
+def test_every_operation_describes_the_gate_answers() -> None:
+    for path, item in document()["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            public = path in PUBLIC_PATHS
+            assert (operation["security"] == []) == public, (path, method)
+            expected = GATE_ERRORS if public else (*GATE_ERRORS, *TOKEN_ERRORS)
+            assert {str(status) for status in expected} <= set(operation["responses"]), (path, method)
