@@ -74,23 +74,40 @@ def loads_json(raw: bytes | str) -> Any:
         raise MalformedMessage(f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedMessage(f"invalid JSON: {exc}") from None
-    if _depth_exceeds(payload, MAX_DEPTH):
-        raise MalformedMessage(f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+    problem = _shape_problem(payload, MAX_DEPTH)
+    if problem is not None:
+        raise MalformedMessage(f"invalid JSON: {problem}")
     return payload
 
 
-def _depth_exceeds(payload: Any, limit: int) -> bool:
-    """Whether arrays/objects in ``payload`` nest deeper than ``limit`` (iterative: no recursion)."""
+def _shape_problem(payload: Any, limit: int) -> str | None:
+    """Why ``payload`` cannot be a message: arrays/objects nested deeper than ``limit``, or a
+    string (value or name) holding a lone surrogate, which is no text (iterative: no recursion)."""
     stack: list[tuple[Any, int]] = [(payload, 1)]
     while stack:
         value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
-        if children is None:
+        if isinstance(value, str):
+            if not _is_text(value):
+                return "a string holds a lone surrogate (not Unicode text)"
+            continue
+        if isinstance(value, dict):
+            children: list[Any] = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
             continue
         if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+            return f"nested deeper than {MAX_DEPTH} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> None:

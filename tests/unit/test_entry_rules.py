@@ -153,3 +153,9 @@ def test_history_warms_a_window_only_when_it_reaches_the_candles_predecessor() -
     assert usable_history(CANDLES[40:60], linked) == CANDLES[40:50]  # never the candle itself or later ones
     assert all(c.previous_open is None for c in usable_history(
         [c.derive(previous_open=c.open_time - timedelta(minutes=1)) for c in CANDLES[10:50]], linked))
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '{"\\udc00": 1}', '{"a": ["x\\udfffy"]}'])
+def test_strings_that_are_not_unicode_text_are_malformed(text: str) -> None:
+    with pytest.raises(MalformedMessage, match="lone surrogate"):
+        loads_json(text)
