@@ -42,7 +42,15 @@ class KafkaCandleSink:
         await publish_many("deadletters", letters, key="exchange")
 
 
-collector = Collector(exchanges=registry.get, sink=KafkaCandleSink(), lookback=settings.collect_lookback)
+collector = Collector(
+    exchanges=registry.get,
+    sink=KafkaCandleSink(),
+    lookback=settings.collect_lookback,
+    concurrency=settings.collect_concurrency,
+    round_timeout=settings.collect_round_timeout,
+    patience=settings.collect_interval,  # a round waits this long for its markets, then the timer goes on
+    partition_of=lambda market: partition_of(market, settings.partitions),
+)
 
 
 def owned_partitions(source: FaustTopic = workloadcommands) -> set[int]:

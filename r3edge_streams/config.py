@@ -70,6 +70,8 @@ class Settings:
     replay_speed: str = "max"
     collect_interval: float = 5.0
     collect_lookback: int = 500
+    collect_concurrency: int = 4  # requests in flight per exchange
+    collect_round_timeout: float = 30.0  # seconds one market may take in one collector round
     exchange_timeout: float = 10.0
     exchange_time_sync: float = 60.0
     failpoint: tuple[str, int] | None = None  # fault injection only: crash at the n-th pass of a point
@@ -206,6 +208,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "replay_speed": _replay_speed,
     "collect_interval": _seconds,
     "collect_lookback": _int_in(1, 100_000),
+    "collect_concurrency": _int_in(1, 64),
+    "collect_round_timeout": _seconds,
     "exchange_timeout": _seconds,
     "exchange_time_sync": _seconds,
     "failpoint": _failpoint,

@@ -5,23 +5,50 @@ In: bootstrap servers, one partition of a topic and a wall-clock bound ``since``
 ``signals``, each strategy instance's last signalled candle (the strategy agent's memory of
 effects whose table write a crash lost). Records carry the wall-clock time they were produced,
 so ``offsets_for_times(since)`` skips only records produced before ``since``.
-Malformed records are skipped here: the consuming agent dead-letters them.
+A record that fails to decode, for whatever reason, is skipped, counted and logged here (the
+consuming agent dead-letters it): one bad record never stops a read-back.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .models import Candle, MalformedMessage, Signal, decode_key, parse_bytes
+from .models import Candle, Signal, decode_key, parse_bytes
 
+log = logging.getLogger(__name__)
+
+#: looks at one record (key, value); may raise anything for a record it cannot decode
 Visit = Callable[[bytes | None, bytes | None], None]
 
 
-async def scan_partition(bootstrap: list[str], topic: str, partition: int, since: datetime, visit: Visit) -> None:
-    """Call ``visit(key, value)`` for every record of ``topic[partition]`` produced from ``since`` on."""
+@dataclass
+class Skipped:
+    """The records of one scan that could not be decoded: how many, and the first one."""
+
+    count: int = 0
+    first: str | None = None
+
+    def visit(self, visit: Visit, key: bytes | None, value: bytes | None, where: str) -> None:
+        """``visit(key, value)``; a failure of any kind is counted and remembered, not raised."""
+        try:
+            visit(key, value)
+        except Exception as exc:  # noqa: BLE001 - an undecodable record must not end the scan
+            self.count += 1
+            if self.first is None:
+                self.first = f"{where}: {type(exc).__name__}: {exc}"[:300]
+
+
+async def scan_partition(bootstrap: list[str], topic: str, partition: int, since: datetime, visit: Visit) -> Skipped:
+    """Call ``visit(key, value)`` for every record of ``topic[partition]`` produced from ``since`` on.
+
+    Returns what was skipped (records whose visit raised); a warning names the first one.
+    """
+    skipped = Skipped()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
@@ -34,9 +61,38 @@ async def scan_partition(bootstrap: list[str], topic: str, partition: int, since
             batch = await consumer.getmany(tp, timeout_ms=1000)
             for record in batch.get(tp, []):
                 if record.offset < end:
-                    visit(record.key, record.value)
+                    skipped.visit(visit, record.key, record.value, f"{topic}[{partition}]@{record.offset}")
     finally:
         await consumer.stop()
+    if skipped.count:
+        log.warning("read-back of %s[%d] skipped %d undecodable records; first %s", topic, partition,
+                    skipped.count, skipped.first)
+    return skipped
+
+
+def open_time_visit(markets: set[str], last: dict[str, datetime]) -> Visit:
+    """A visit keeping, in ``last``, the newest candle open time of each of ``markets``."""
+
+    def visit(key: bytes | None, value: bytes | None) -> None:
+        market = decode_key(key)
+        if market is None or market not in markets:
+            return
+        candle = parse_bytes(Candle, value)
+        if market not in last or candle.open_time > last[market]:
+            last[market] = candle.open_time
+
+    return visit
+
+
+def signal_visit(last: dict[str, datetime]) -> Visit:
+    """A visit keeping, in ``last``, the newest signalled candle of each strategy instance."""
+
+    def visit(key: bytes | None, value: bytes | None) -> None:
+        signal = parse_bytes(Signal, value)
+        if signal.strategy_id not in last or signal.candle_time > last[signal.strategy_id]:
+            last[signal.strategy_id] = signal.candle_time
+
+    return visit
 
 
 async def last_open_times(
@@ -48,33 +104,12 @@ async def last_open_times(
     or after ``since`` was produced after ``since``.
     """
     last: dict[str, datetime] = {}
-
-    def visit(key: bytes | None, value: bytes | None) -> None:
-        try:
-            market = decode_key(key)
-            if market not in markets:
-                return
-            candle = parse_bytes(Candle, value)
-        except MalformedMessage:
-            return
-        if market not in last or candle.open_time > last[market]:
-            last[market] = candle.open_time
-
-    await scan_partition(bootstrap, topic, partition, since, visit)
+    await scan_partition(bootstrap, topic, partition, since, open_time_visit(markets, last))
     return last
 
 
 async def last_signals(bootstrap: list[str], topic: str, partition: int, since: datetime) -> dict[str, datetime]:
     """The newest signalled candle of each strategy instance in ``topic[partition]`` from ``since``."""
     last: dict[str, datetime] = {}
-
-    def visit(key: bytes | None, value: bytes | None) -> None:
-        try:
-            signal = parse_bytes(Signal, value)
-        except MalformedMessage:
-            return
-        if signal.strategy_id not in last or signal.candle_time > last[signal.strategy_id]:
-            last[signal.strategy_id] = signal.candle_time
-
-    await scan_partition(bootstrap, topic, partition, since, visit)
+    await scan_partition(bootstrap, topic, partition, since, signal_visit(last))
     return last

@@ -55,20 +55,20 @@ async def fan_out(candle: Candle) -> None:
 
 @app.timer(interval=settings.collect_interval, name="collector")
 async def collect_timer() -> None:
-    """Bring the markets of this worker's partitions up to date."""
+    """Bring the markets of this worker's partitions up to date (cursors read back first where
+    needed); each market in its own task, so one that hangs or fails holds up no other."""
     if app.rebalancing or not cast(Any, app.tables).recovery.completed.is_set():
         return
     try:
-        owned = owned_workloads()
-        await collector.recover(owned, scan_cursors)
-        await collector.collect(owned)
+        await collector.collect(owned_workloads(), scan_cursors)
     except Exception:  # noqa: BLE001 - a failed round must not stop the timer; the next one retries
         log.exception("collector round failed")
 
 
 @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types the receiver too narrowly
 async def stop_publishing(sender: Any, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
-    """A rebalance starts: the collector must not publish until it re-reads its cursors."""
+    """A rebalance starts: the collector abandons its markets' work and must not publish until
+    it re-reads its cursors."""
     await collector.on_rebalance()
 
 

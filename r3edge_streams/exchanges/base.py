@@ -1,8 +1,8 @@
 """The exchange port: what the engine needs from an exchange, and the errors it may raise.
 
-In: market coordinates (symbol, timeframe) and a fetch window. Out: ``Candle`` records with
-Decimal prices and UTC open times (``InvalidCandle`` for rows that cannot be one), the
-exchange's idea of "now", or one of the project's own errors. Adapters translate third-party errors into these; callers never see ccxt's.
+In: market coordinates (symbol, timeframe), a fetch window, and market times the engine has
+seen. Out: ``Candle`` records with Decimal prices and UTC open times (``InvalidCandle`` for
+rows that cannot be one), the exchange's idea of "now", or one of the project's own errors. Adapters translate third-party errors into these; callers never see ccxt's.
 """
 
 from __future__ import annotations
@@ -55,6 +55,14 @@ class ExchangeClient(Protocol):
 
     async def now(self) -> datetime:
         """The current time as this source sees it (wall clock live, replay clock in replays)."""
+        ...
+
+    async def observe(self, moment: datetime) -> None:
+        """The engine has seen market time ``moment`` (a candle some worker published closed then).
+
+        A source with its own clock moves it forward so that its ``now()`` is at least
+        ``moment`` (never back); a live exchange ignores it.
+        """
         ...
 
     async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> Sequence[Fetched]:

@@ -91,6 +91,9 @@ class CcxtExchange:
             self._synced_at = self._wall()
         return self._wall() + self._offset
 
+    async def observe(self, moment: datetime) -> None:
+        """A live exchange's clock is its own: what the engine has seen changes nothing."""
+
     async def _measure_offset(self) -> timedelta:
         if not self._ccxt.has.get("fetchTime"):
             return timedelta(0)

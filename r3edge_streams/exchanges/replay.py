@@ -4,7 +4,9 @@ In: 1-minute (or finer-than-asked) candles of some markets and a replay speed. O
 ``fetch_candles`` answers a live exchange would give at replay time "now": candles that have
 opened by then, the last one still forming, coarser timeframes resampled from the file's.
 Speeds: ``real`` (1 replay second per second), ``×N`` (N per second) or ``max`` (the whole
-history is already in the past: as fast as the pipeline takes it).
+history is already in the past: as fast as the pipeline takes it). The clock starts at the
+first candle and jumps forward to market times the engine has already seen (``observe``:
+after a restart it resumes where the published candles end, not at the beginning).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ MAX_SPEED = float("inf")
 
 @dataclass
 class ReplayClock:
-    """Replay time: ``start`` plus elapsed wall time times ``speed`` (``inf``: end of history)."""
+    """Replay time: ``start`` plus elapsed wall time times ``speed`` (``inf``: end of history),
+    moved forward by :meth:`observe`, never past ``end``."""
 
     start: datetime
     end: datetime
@@ -35,12 +38,21 @@ class ReplayClock:
         if self.speed <= 0:
             raise ValueError("speed must be positive")
         self._origin = self.monotonic()
+        self._at_origin = self.start  # replay time at wall time ``_origin``
 
     def now(self) -> datetime:
         if self.speed == MAX_SPEED:
             return self.end
         elapsed = timedelta(seconds=(self.monotonic() - self._origin) * self.speed)
-        return min(self.start + elapsed, self.end)
+        return min(self._at_origin + elapsed, self.end)
+
+    def observe(self, moment: datetime) -> None:
+        """Jump to ``moment`` if the clock is behind it (never back, never past ``end``); the
+        speed stays, so replay time goes on from there."""
+        if self.now() >= moment:
+            return
+        self._origin = self.monotonic()
+        self._at_origin = min(moment, self.end)
 
 
 def parse_speed(text: str) -> float:
@@ -77,6 +89,10 @@ class ReplayExchange:
 
     async def now(self) -> datetime:
         return self.clock.now()
+
+    async def observe(self, moment: datetime) -> None:
+        """The engine has published up to ``moment`` (say before a restart): the clock resumes there."""
+        self.clock.observe(moment)
 
     async def close(self) -> None:
         """Nothing to release: the history is in memory."""

@@ -1,7 +1,8 @@
 """Operator views of DataCollect: every workload, who collects it, its last candle and lag.
 
 ``GET /workloads`` gathers the ``workloads`` table from the owning workers; each owner adds its
-collector's status (last published open time, lag, counts, last error). Filters: ``exchange``,
+collector's status (last published open time, lag, counts, last error and its time: an
+exchange failure, a timeout, a failed read-back of the cursor). Filters: ``exchange``,
 ``symbol``, ``timeframe``, ``active`` (true/false). Reads only.
 """
 
@@ -66,6 +67,7 @@ def _describe(market: str, workload: Workload) -> dict[str, Any]:
         "published": status.published if status else 0,
         "rejected": status.rejected if status else 0,
         "error": status.error if status else None,
+        "error_at": _iso(status.error_at) if status and status.error_at else None,
     }
 
 

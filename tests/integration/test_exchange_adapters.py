@@ -77,6 +77,40 @@ async def test_contract_time_is_utc_and_unknown_markets_are_refused(adapter: Exc
         await adapter.fetch_candles("NOPE/BTC", "1m", FIRST, 10)
 
 
+async def test_contract_observing_a_moment_never_moves_the_clock_back(adapter: ExchangeClient) -> None:
+    before = await adapter.now()
+    await adapter.observe(before - timedelta(days=3))
+    assert await adapter.now() >= before
+    await adapter.observe(FIRST)  # long past for both: nothing changes
+    assert await adapter.now() >= before
+
+
+async def test_replay_clock_resumes_from_an_observed_moment_at_its_own_speed() -> None:
+    replay = replay_from_directory(DATA, 60.0)  # one replay minute per second
+    moment = datetime(2017, 11, 10, 12, 0, tzinfo=timezone.utc)
+    assert await replay.now() < moment
+    await replay.observe(moment)
+    now = await replay.now()
+    assert moment <= now < moment + timedelta(minutes=5)
+    since, minute = moment - timedelta(minutes=30), timedelta(minutes=1)
+    candles = await replay.fetch_candles(SYMBOL, "1m", since, 100)
+    closed = [c for c in candles if c.open_time + minute <= moment]
+    assert closed and closed == [c for c in expected("replay", "1m") if since <= c.open_time <= moment - minute]
+    await replay.observe(moment - timedelta(hours=1))
+    assert await replay.now() >= now, "never back"
+
+
+async def test_ccxt_ignores_an_observed_moment_its_clock_is_the_exchanges(fake: FakeBinance) -> None:
+    server_now = datetime(2017, 11, 6, 12, 0, 30, tzinfo=timezone.utc)
+    fake.set_now(int(server_now.timestamp() * 1000))
+    client = CcxtExchange("binance", api_url=fake.url, sleep=no_sleep)
+    try:
+        await client.observe(server_now + timedelta(days=2))
+        assert abs(await client.now() - server_now) < timedelta(seconds=2)
+    finally:
+        await client.close()
+
+
 async def test_ccxt_clock_follows_the_exchange_not_the_local_clock(fake: FakeBinance) -> None:
     fake.set_now(int(datetime(2017, 11, 6, 12, 0, 30, tzinfo=timezone.utc).timestamp() * 1000))
     client = CcxtExchange("binance", api_url=fake.url, sleep=no_sleep)

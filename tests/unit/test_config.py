@@ -89,3 +89,20 @@ def test_the_embedded_kafka_port_is_a_setting_of_the_run_command() -> None:
     assert settings.embedded_kafka_port == 19092 and settings.embedded_broker
     with pytest.raises(SettingsError, match="R3EDGE_EMBEDDED_KAFKA_PORT='65535'"):
         load_settings({"R3EDGE_EMBEDDED_KAFKA_PORT": "65535"})  # its controller takes the next port
+
+
+def test_collector_bounds_are_settings() -> None:
+    settings = load_settings({"R3EDGE_COLLECT_CONCURRENCY": "2", "R3EDGE_COLLECT_ROUND_TIMEOUT": "7.5"})
+    assert (settings.collect_concurrency, settings.collect_round_timeout) == (2, 7.5)
+    assert (load_settings({}).collect_concurrency, load_settings({}).collect_round_timeout) == (4, 30.0)
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"R3EDGE_COLLECT_CONCURRENCY": "0", "R3EDGE_COLLECT_ROUND_TIMEOUT": "0"})
+    assert "R3EDGE_COLLECT_CONCURRENCY" in str(caught.value) and "R3EDGE_COLLECT_ROUND_TIMEOUT" in str(caught.value)
+
+
+def test_the_readme_settings_table_names_every_setting() -> None:
+    from r3edge_streams.config import _PARSERS, env_name
+
+    readme = (PROJECT / "README.md").read_text()
+    table = readme[readme.index("| Variable | Default | Meaning |"):readme.index("## DataCollect")]
+    assert [env_name(field) for field in _PARSERS if f"`{env_name(field)}`" not in table] == []
