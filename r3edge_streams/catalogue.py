@@ -26,6 +26,7 @@ from .models import (
     StrategyCommand,
     WorkloadCommand,
 )
+from .models import MalformedMessage, decode_key, parse_bytes
 from .models.base import Record
 from .domain import rules
 
@@ -42,6 +43,19 @@ class TopicSpec:
     key_of: Optional[Callable[[Record], Optional[str]]] = None
     retention: Optional[timedelta] = None
     check: Optional[Callable[[Any], Optional[str]]] = None  # the topic's domain rule (None: keeps it)
+
+    def decode(self, key: bytes | None, value: bytes | None) -> tuple[Optional[str], Record]:
+        """The key and record of a message of this topic, or MalformedMessage saying why not: it
+        must pass the strict codec, travel under its value's key and keep the topic's rule."""
+        decoded_key = decode_key(key)
+        record = parse_bytes(self.value_type, value)
+        if self.key_of is not None and decoded_key != self.key_of(record):
+            raise MalformedMessage(f"key {decoded_key!r} does not match the value's key {self.key_of(record)!r}",
+                                   "key")
+        problem = self.check(record) if self.check is not None else None
+        if problem is not None:
+            raise MalformedMessage(f"breaks a rule of {self.name}: {problem}")
+        return decoded_key, record
 
 
 def _field(name: str) -> Callable[[Record], Optional[str]]:

@@ -18,7 +18,8 @@ from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .models import Candle, Signal, decode_key, parse_bytes
+from .catalogue import SPECS
+from .models import Candle, Signal, decode_key
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ def open_time_visit(markets: set[str], last: dict[str, datetime]) -> Visit:
         market = decode_key(key)
         if market is None or market not in markets:
             return
-        candle = parse_bytes(Candle, value)
+        _, candle = SPECS["marketdata"].decode(key, value)  # a candle the fan-out would refuse is no cursor
+        assert isinstance(candle, Candle)
         if market not in last or candle.open_time > last[market]:
             last[market] = candle.open_time
 
@@ -88,7 +90,8 @@ def signal_visit(last: dict[str, datetime]) -> Visit:
     """A visit keeping, in ``last``, the newest signalled candle of each strategy instance."""
 
     def visit(key: bytes | None, value: bytes | None) -> None:
-        signal = parse_bytes(Signal, value)
+        _, signal = SPECS["signals"].decode(key, value)
+        assert isinstance(signal, Signal)
         if signal.strategy_id not in last or signal.candle_time > last[signal.strategy_id]:
             last[signal.strategy_id] = signal.candle_time
 

@@ -29,7 +29,7 @@ from faust.types.tuples import Message
 from .application import settings
 from .catalogue import SPECS, TopicSpec
 from .domain.candles import Fetched, InvalidCandle
-from .models import DeadLetter, MalformedMessage, decode_key, encode_key, parse_bytes
+from .models import DeadLetter, MalformedMessage, encode_key
 from .models.base import Record
 from .models.codec import partition_of
 from .topics import TOPICS, publish
@@ -61,13 +61,8 @@ async def consume(stream: StreamT[bytes], topic_name: str, model: type[M], step:
 
 def decoded(message: Message, spec: TopicSpec, model: type[M]) -> tuple[str | None, M]:
     """The key and record of ``message``, or MalformedMessage saying why it cannot be taken."""
-    key = decode_key(message.key)
-    value = parse_bytes(model, message.value)
-    if spec.key_of is not None and key != spec.key_of(value):
-        raise MalformedMessage(f"key {key!r} does not match the value's key {spec.key_of(value)!r}", "key")
-    problem = spec.check(value) if spec.check is not None else None
-    if problem is not None:
-        raise MalformedMessage(f"breaks a rule of {spec.name}: {problem}")
+    key, value = spec.decode(message.key, message.value)
+    assert isinstance(value, model), f"{spec.name} carries {spec.value_type.__name__}, not {model.__name__}"
     return key, value
 
 

@@ -159,3 +159,17 @@ def test_history_warms_a_window_only_when_it_reaches_the_candles_predecessor() -
 def test_strings_that_are_not_unicode_text_are_malformed(text: str) -> None:
     with pytest.raises(MalformedMessage, match="lone surrogate"):
         loads_json(text)
+
+
+def test_a_candle_the_fan_out_would_refuse_is_no_cursor_for_the_collector() -> None:
+    from r3edge_streams.logscan import Skipped, open_time_visit
+    from r3edge_streams.models import encode_key
+
+    market = CANDLES[0].market
+    last: dict[str, datetime] = {}
+    visit, skipped = open_time_visit({market}, last), Skipped()
+    skipped.visit(visit, encode_key(market), CANDLES[5].dumps(), "p@1")
+    poison = CANDLES[-1].derive(open=Decimal(-5), low=Decimal(-6))  # far in the future, negative
+    skipped.visit(visit, encode_key(market), poison.dumps(), "p@2")
+    skipped.visit(visit, encode_key("replay:OTHER/BTC:1m"), CANDLES[-1].dumps(), "p@3")  # key of another market
+    assert last == {market: CANDLES[5].open_time} and skipped.count == 1 and "positive" in (skipped.first or "")
