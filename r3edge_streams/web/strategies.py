@@ -85,4 +85,9 @@ def _describe(instance: ActiveStrategy) -> dict[str, Any]:
     return {**to_json(instance), "market": instance.market, "active": instance.active,
             "failed": window.failed if window and window.generation >= instance.generation else None,
             "reset_pending": bool(window and window.failed and window.generation < instance.generation),
-            "last_candle": to_json(window.candles[-1])["open_time"] if window and window.candles else None}
+            "last_candle": _iso(window.last_open) if window and window.last_open else None}
+
+
+def _iso(moment: datetime) -> str:
+    """UTC time as the messages write it (``...Z``)."""
+    return moment.isoformat().replace("+00:00", "Z")
