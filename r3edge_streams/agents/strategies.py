@@ -42,6 +42,7 @@ from ..topics import publish, publish_many, signals, strategiesdata, strategycom
 
 log = logging.getLogger(__name__)
 HISTORY_PATIENCE = 10.0  # seconds to wait for an exchange clock that lags the candle to warm from
+HISTORY_TIMEOUT = 20.0  # seconds a warm-up or catch-up may wait for the exchange (then: start cold)
 HISTORY_WIDENING = (1, 4, 16)  # look-backs, in warm-ups, tried until the warm-up is full
 MAX_CATCH_UP = 1000  # candles a window may have missed and still catch up on (else it warms afresh)
 _built: dict[str, tuple[int, Strategy]] = {}
@@ -142,12 +143,13 @@ async def _missed(instance: ActiveStrategy, window: StrategyWindow, candle: Cand
     """The candles between the window and ``candle`` that this instance never got, from the exchange."""
     assert window.last_open is not None
     try:
-        exchange = registry.get(instance.exchange)
-        await exchange.observe(close_time(candle))
-        await _caught_up(exchange, close_time(candle))
-        fetched = await exchange.fetch_candles(
-            instance.symbol, instance.timeframe, window.last_open + timeframe_delta(candle.timeframe), MAX_CATCH_UP)
-    except ExchangeError as exc:
+        async with asyncio.timeout(HISTORY_TIMEOUT):
+            exchange = registry.get(instance.exchange)
+            await exchange.observe(close_time(candle))
+            await _caught_up(exchange, close_time(candle))
+            fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe,
+                                                   window.last_open + timeframe_delta(candle.timeframe), MAX_CATCH_UP)
+    except (ExchangeError, TimeoutError) as exc:
         log.warning("cannot fetch the candles %s missed: %s", instance.strategy_id, exc)
         return None
     return catch_up(window, candle, [c for c in fetched if isinstance(c, Candle)])
@@ -218,19 +220,20 @@ async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Seq
         return []
     earlier: list[Candle] = []
     try:
-        exchange = registry.get(instance.exchange)
-        await exchange.observe(close_time(candle))  # a replay's clock never lags a candle it published
-        if not await _caught_up(exchange, close_time(candle)):
-            log.warning("exchange %s is behind %s: warming %s with what it has", instance.exchange,
-                        close_time(candle).isoformat(), instance.strategy_id)
-        for widen in HISTORY_WIDENING:
-            since = candle.open_time - timeframe_delta(candle.timeframe) * needed * widen
-            fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe, since, needed * widen + 1)
-            earlier = [c for c in fetched if isinstance(c, Candle) and c.open_time < candle.open_time
-                       and is_closed(c, candle.open_time)]
-            if len(earlier) >= needed:
-                break
-    except ExchangeError as exc:
+        async with asyncio.timeout(HISTORY_TIMEOUT):
+            exchange = registry.get(instance.exchange)
+            await exchange.observe(close_time(candle))  # a replay's clock never lags a candle it published
+            if not await _caught_up(exchange, close_time(candle)):
+                log.warning("exchange %s is behind %s: warming %s with what it has", instance.exchange,
+                            close_time(candle).isoformat(), instance.strategy_id)
+            for widen in HISTORY_WIDENING:
+                since = candle.open_time - timeframe_delta(candle.timeframe) * needed * widen
+                fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe, since, needed * widen + 1)
+                earlier = [c for c in fetched if isinstance(c, Candle) and c.open_time < candle.open_time
+                           and is_closed(c, candle.open_time)]
+                if len(earlier) >= needed:
+                    break
+    except (ExchangeError, TimeoutError) as exc:
         log.warning("no history to warm %s up: %s", instance.strategy_id, exc)
     return earlier[-needed:]
 
