@@ -70,12 +70,13 @@ def main() -> None:
     try:
         worker.start().wait_ready(180)
         started = time.monotonic()
-        for n in range(args.sessions):
+        for n in range(args.sessions):  # all created first: once the replay runs, the worker is busy
             slow = 20 + (args.slow - 20) * n // max(args.sessions - 1, 1)
             spec = {"session_id": f"b{n}", "strategy": "sma_cross", "parameters": {"fast": 5, "slow": slow},
                     "exchange": "replay", "symbol": "UNITTEST/BTC", "timeframe": args.timeframe, "mode": "backtest",
                     "refresh_seconds": 60}
             assert request("POST", f"{worker.url}/sessions", spec).status == 201
+        for n in range(args.sessions):
             assert request("POST", f"{worker.url}/sessions/b{n}/start").status in (200, 202)  # 202: decided later
 
         def done() -> bool:
