@@ -43,6 +43,18 @@ def patient(seconds: float) -> float:
     return seconds * patience()
 
 
+def scaled_timeout_marker(args: tuple[Any, ...], kwargs: dict[str, Any], default: float | None,
+                          factor: float) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """A pytest-timeout ``timeout`` marker's arguments (``args``/``kwargs``, empty for a test
+    without one) with its limit, or else ``default``, times ``factor``; None when no limit applies."""
+    limit = args[0] if args else kwargs.get("timeout", default)
+    if limit is None or float(limit) <= 0:
+        return None
+    if args:
+        return (float(limit) * factor, *args[1:]), dict(kwargs)
+    return (), {**kwargs, "timeout": float(limit) * factor}
+
+
 def short_repr(value: Any) -> str:
     """``repr(value)``, cut to a length a test report can show."""
     text = repr(value)

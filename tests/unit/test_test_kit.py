@@ -1,6 +1,6 @@
 """The test kit's waiting helpers: one patience factor scales every wait, a time-out is a distinct
 ``TimedOut`` with a clear message, a wrong result is a plain ``AssertionError`` that stops a wait
-at once."""
+at once, and the session summary tells the kinds apart."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from aiokafka import TopicPartition
 from tests.kit import workers as workers_module
 from tests.kit.http import Pending, TimedOut, wait_for, wait_for_async
 from tests.kit.kafka import _read_to
-from tests.kit.patience import ENV_VAR, TIMED_OUT, ReadTimedOut, Watch, patience, patient
+from tests.kit.patience import ENV_VAR, TIMED_OUT, ReadTimedOut, Watch, patience, patient, scaled_timeout_marker
+from tests.kit.verdicts import ERROR, TIMED_OUT as KIND_TIMED_OUT, WRONG, Failure, failure_kind, summary_lines
 from tests.kit.workers import Worker, settle, settle_async
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -159,6 +160,68 @@ def test_a_worker_that_does_not_exit_in_time_is_a_time_out(lingering: Worker, fa
         lingering.wait_exit(0.3)
     lingering.kill()
     assert lingering.wait_exit(1) == -9
+
+
+def test_failures_are_sorted_into_kinds() -> None:
+    with pytest.raises(pytest.fail.Exception) as limit:
+        pytest.fail("Timeout (>600.0s) from pytest-timeout.")
+    assert failure_kind(TimedOut("x", 1, 1)) == KIND_TIMED_OUT
+    assert failure_kind(limit.value) == KIND_TIMED_OUT
+    assert failure_kind(subprocess.TimeoutExpired("faust", 120)) == KIND_TIMED_OUT
+    assert failure_kind(ReadTimedOut("t", 1, 1)) == KIND_TIMED_OUT
+    assert failure_kind(AssertionError("assert 7 == 8")) == WRONG
+    assert failure_kind(KeyError("feed")) == ERROR
+
+
+def test_the_summary_separates_wrong_results_from_time_outs() -> None:
+    failures = [Failure("t.py::b", "call", KIND_TIMED_OUT, "TIMED OUT (not a wrong result): ..."),
+                Failure("t.py::a", "call", WRONG, "assert 7 == 8"), Failure("t.py::c", "setup", ERROR, "KeyError")]
+    head, *lines = summary_lines(failures)
+    assert head.startswith("failures by kind: 1 wrong result, 1 timed out (not a wrong result), 1 other error")
+    assert [line.split()[0] for line in lines] == ["WRONG", "TIMED", "ERROR"]
+    assert summary_lines([])[0].startswith("failures by kind: none")
+
+
+def test_the_per_test_limit_is_scaled_from_a_marker_or_the_default() -> None:
+    assert scaled_timeout_marker((), {}, 600.0, 2) == ((), {"timeout": 1200.0})
+    assert scaled_timeout_marker((30, "thread"), {}, 600.0, 2) == ((60.0, "thread"), {})
+    assert scaled_timeout_marker((), {"timeout": 5, "method": "signal"}, 600.0, 3) == ((), {"timeout": 15.0,
+                                                                                           "method": "signal"})
+    assert scaled_timeout_marker((), {"method": "thread"}, 10.0, 2) == ((), {"method": "thread", "timeout": 20.0})
+    assert scaled_timeout_marker((), {}, None, 2) is None and scaled_timeout_marker((0,), {}, 600.0, 2) is None
+
+
+SAMPLE = '''
+import time
+from tests.kit.http import wait_for
+
+def test_slow():
+    time.sleep(5)
+
+def test_wrong():
+    assert 7 == 8
+
+def test_waits():
+    wait_for(lambda: None, 0.2, what="nothing")
+
+def test_fine():
+    pass
+'''
+
+
+def test_the_session_ends_with_failures_by_kind_and_the_limit_scaled(tmp_path: Path) -> None:
+    """The hooks of tests/conftest.py in a pytest of their own: limit 0.5 s x patience 2."""
+    (tmp_path / "test_sample.py").write_text(SAMPLE)
+    env = {"PYTHONPATH": str(PROJECT), ENV_VAR: "2", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                          "-o", "timeout=0.5", "test_sample.py"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120)
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
+    assert f"patience: {ENV_VAR}=2" in out and "Timeout (>1.0s) from pytest-timeout." in out
+    assert "failures by kind: 1 wrong result, 2 timed out (not a wrong result), 0 other error" in out
+    assert "WRONG RESULT test_sample.py::test_wrong [call]: assert 7 == 8" in out
+    assert "TIMED OUT    test_sample.py::test_waits [call]: TIMED OUT (not a wrong result)" in out
 
 
 def _async(check: Callable[[], Any]) -> Callable[[], Any]:
