@@ -1,6 +1,6 @@
 """Suite-wide hooks: the patience factor and the kinds of failure.
 
-* ``R3EDGE_TEST_PATIENCE`` (tests/kit/patience.py) is checked once, shown in the header and
+* ``TEST_PATIENCE`` (tests/kit/patience.py) is checked once, shown in the header and
   scales pytest-timeout's per-test limit (``timeout`` in setup.cfg, ``PYTEST_TIMEOUT`` or
   ``--timeout``, or a test's own ``timeout`` marker): each test gets a marker with the scaled limit.
 * Each failed test phase is sorted into a kind (tests/kit/verdicts.py), and the session ends
@@ -23,7 +23,7 @@ _KIND = "failure_kind"
 def pytest_configure(config: pytest.Config) -> None:
     try:
         patience()
-    except ValueError as exc:  # a malformed R3EDGE_TEST_PATIENCE stops the run here, with the reason
+    except ValueError as exc:  # a malformed TEST_PATIENCE stops the run here, with the reason
         raise pytest.UsageError(str(exc)) from None
 
 

@@ -1,6 +1,6 @@
 """Small synchronous JSON-over-HTTP client for tests (standard library only), and the waits.
 
-Every timeout here is scaled by the patience factor (``R3EDGE_TEST_PATIENCE``, see
+Every timeout here is scaled by the patience factor (``TEST_PATIENCE``, see
 ``tests/kit/patience.py``); a wait that runs out raises ``TimedOut``.
 """
 

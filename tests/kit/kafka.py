@@ -1,6 +1,6 @@
 """An independent Kafka client for tests (aiokafka): produce raw records, read whole topics.
 
-``read_all``'s timeout is scaled by the patience factor (``R3EDGE_TEST_PATIENCE``) and running
+``read_all``'s timeout is scaled by the patience factor (``TEST_PATIENCE``) and running
 out of it raises ``ReadTimedOut`` (a ``TimedOut``, and a ``TimeoutError`` as before).
 """
 

@@ -1,9 +1,11 @@
 """How long the suite waits, from one setting, and how a wait that runs out fails.
 
-``R3EDGE_TEST_PATIENCE`` (a positive float, default 1) multiplies every wait of the suite:
+``TEST_PATIENCE`` (a positive float, default 1) multiplies every wait of the suite:
 ``wait_for``/``wait_for_async``, a worker's readiness and exit, HTTP and Kafka reads, the
 per-test limit of pytest-timeout and ``settle``. A slow or busy machine raises it (2 means
-"everything may take twice as long"); it never changes what a test asserts.
+"everything may take twice as long"); it never changes what a test asserts. It is no
+``R3EDGE_*`` name on purpose: the application refuses unknown ``R3EDGE_*`` variables, in a
+worker and in the test process that imports it.
 
 A wait that runs out raises ``TimedOut``, an ``AssertionError`` whose message starts with
 ``TIMED OUT (not a wrong result)``; a wrong result stays a plain ``AssertionError``. The
@@ -19,13 +21,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-ENV_VAR = "R3EDGE_TEST_PATIENCE"
+ENV_VAR = "TEST_PATIENCE"
 TIMED_OUT = "TIMED OUT (not a wrong result)"
 _REPR_LIMIT = 600
 
 
 def patience() -> float:
-    """The factor from ``R3EDGE_TEST_PATIENCE`` (read on each call; default 1)."""
+    """The factor from ``TEST_PATIENCE`` (read on each call; default 1)."""
     text = os.environ.get(ENV_VAR, "").strip()
     if not text:
         return 1.0

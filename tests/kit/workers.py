@@ -2,7 +2,7 @@
 
 Each worker gets its own data directory and web port; every worker of one test shares that
 test's topic prefix (so tests never see each other's topics, groups or tables). Every wait
-here is scaled by the patience factor (``R3EDGE_TEST_PATIENCE``, ``tests/kit/patience.py``).
+here is scaled by the patience factor (``TEST_PATIENCE``, ``tests/kit/patience.py``).
 """
 
 from __future__ import annotations
