@@ -16,7 +16,13 @@ from typing import Any, Awaitable, Callable
 
 from .patience import Pending, TimedOut, Watch, patient
 
-__all__ = ["READ_TOKEN", "TRADER_TOKEN", "Pending", "Reply", "TimedOut", "request", "wait_for", "wait_for_async"]
+__all__ = ["READ_TOKEN", "TRADER_TOKEN", "Pending", "Reply", "RequestTimedOut", "TimedOut", "request", "wait_for",
+           "wait_for_async"]
+
+
+class RequestTimedOut(TimedOut, TimeoutError):
+    """No answer within the request's timeout; also a ``TimeoutError`` (an ``OSError``), as the
+    socket's time-out was before, so ``wait_for`` still retries it."""
 
 
 @dataclass(frozen=True)
@@ -34,21 +40,31 @@ READ_TOKEN = "test-read-token-9d4a7e31"
 
 
 def request(method: str, url: str, body: Any = None, *, raw: bytes | None = None,
-            content_type: str = "application/json", timeout: float = 15.0,
+            content_type: str = "application/json", timeout: float = 30.0,
             token: str | None = TRADER_TOKEN) -> Reply:
     """Send one request (as a trader unless ``token`` says otherwise); the reply's body is parsed
-    JSON (or the text if it is not JSON). ``timeout`` (for the socket) is scaled by the patience factor."""
+    JSON (or the text if it is not JSON). ``timeout`` (for the socket) is scaled by the patience
+    factor; no answer in time raises ``RequestTimedOut``.
+
+    30 s by default (15 s before): a write may wait ``R3EDGE_COMMAND_WAIT`` (10 s) for the agent
+    before it answers, and a 15 s limit left a busy worker only 5 s for the rest (seen failing).
+    """
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         req.add_header("Content-Type", content_type)
     if token is not None:
         req.add_header("Authorization", f"Bearer {token}")
+    limit = patient(timeout)
     try:
-        with urllib.request.urlopen(req, timeout=patient(timeout)) as response:
+        with urllib.request.urlopen(req, timeout=limit) as response:
             return _reply(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         return _reply(error.code, dict(error.headers), error.read())
+    except (TimeoutError, urllib.error.URLError) as error:
+        if isinstance(error, urllib.error.URLError) and not isinstance(error.reason, TimeoutError):
+            raise
+        raise RequestTimedOut(f"an answer to {method} {url}", limit, limit, "no answer") from error
 
 
 def _reply(status: int, headers: dict[str, str], payload: bytes) -> Reply:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from r3edge_streams.config import Settings
 from r3edge_streams.localkafka import free_port
 
 from .http import READ_TOKEN, TRADER_TOKEN, request, wait_for
@@ -54,6 +55,9 @@ class Worker:
             "R3EDGE_TOPIC_PREFIX": self.topic_prefix,
             "R3EDGE_PARTITIONS": str(self.partitions),
             "R3EDGE_API_TOKENS": f"trader:{TRADER_TOKEN},read:{READ_TOKEN}",
+            # how long a write waits for the agent's decision before answering 202: tests that expect
+            # the synchronous answer (201, 200) get the same patience as their own waits
+            "R3EDGE_COMMAND_WAIT": str(patient(Settings.command_wait)),
             **self.extra_env,
         })
         return env

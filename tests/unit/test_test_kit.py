@@ -5,6 +5,7 @@ at once, and the session summary tells the kinds apart."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from tests.kit import workers as workers_module
-from tests.kit.http import Pending, TimedOut, wait_for, wait_for_async
+from tests.kit.http import Pending, RequestTimedOut, TimedOut, request, wait_for, wait_for_async
 from tests.kit.kafka import _read_to
 from tests.kit.patience import ENV_VAR, TIMED_OUT, ReadTimedOut, Watch, patience, patient, scaled_timeout_marker
 from tests.kit.verdicts import ERROR, TIMED_OUT as KIND_TIMED_OUT, WRONG, Failure, failure_kind, summary_lines
@@ -134,6 +135,29 @@ def test_a_kafka_read_that_misses_its_end_offsets_times_out_as_both_kinds(factor
         asyncio.run(_read_to(_SilentConsumer(), end, Watch(0.2, "the records of t.signals")))  # type: ignore[arg-type]
     assert isinstance(caught.value, TimeoutError) and isinstance(caught.value, TimedOut)
     assert time.monotonic() - started >= 0.4
+
+
+def test_a_request_without_an_answer_times_out_and_is_still_retried_by_wait_for(factor: Callable[[str], None]) -> None:
+    factor("2")
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/health"
+        started = time.monotonic()
+        with pytest.raises(RequestTimedOut, match=r"limit 0.4s = 0.2s x patience 2.*for an answer to GET http") as caught:
+            request("GET", url, timeout=0.2)
+        assert isinstance(caught.value, TimeoutError) and time.monotonic() - started >= 0.4
+        with pytest.raises(TimedOut, match="last value seen: RequestTimedOut"):
+            wait_for(lambda: request("GET", url, timeout=0.2), timeout=0.5, interval=0.05)
+
+
+def test_workers_wait_for_the_agent_with_the_same_patience(factor: Callable[[str], None], tmp_path: Path) -> None:
+    worker = Worker("kafka://127.0.0.1:1", tmp_path, "p")
+    assert worker.env()["R3EDGE_COMMAND_WAIT"] == "10.0"
+    factor("3")
+    assert worker.env()["R3EDGE_COMMAND_WAIT"] == "30.0"
+    assert Worker("kafka://127.0.0.1:1", tmp_path, "p", extra_env={"R3EDGE_COMMAND_WAIT": "1"}).env()[
+        "R3EDGE_COMMAND_WAIT"] == "1"  # a test's own setting wins
 
 
 def test_settle_is_scaled(factor: Callable[[str], None], monkeypatch: pytest.MonkeyPatch) -> None:
