@@ -2,7 +2,8 @@
 
 ``TEST_PATIENCE`` (a positive float, default 1) multiplies every wait of the suite:
 ``wait_for``/``wait_for_async``, a worker's readiness and exit, HTTP and Kafka reads, the
-per-test limit of pytest-timeout and ``settle``. A slow or busy machine raises it (2 means
+embedded broker's start, the test workers' ``R3EDGE_COMMAND_WAIT``, the per-test limit of
+pytest-timeout and ``settle``. A slow or busy machine raises it (2 means
 "everything may take twice as long"); it never changes what a test asserts. It is no
 ``R3EDGE_*`` name on purpose: the application refuses unknown ``R3EDGE_*`` variables, in a
 worker and in the test process that imports it.
