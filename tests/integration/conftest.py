@@ -1,4 +1,8 @@
-"""Integration fixtures: one real Kafka broker for the session, real worker processes per test."""
+"""Integration fixtures: one real Kafka broker for the session, real worker processes per test.
+
+The broker's start and stop limits (``r3edge_streams.localkafka``) are scaled by the patience
+factor like every other wait of the suite (tests/kit/patience.py).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,21 @@ from typing import Callable, Iterator
 
 import pytest
 
+from r3edge_streams import localkafka
 from r3edge_streams.localkafka import LocalKafka, free_port
+from tests.kit.patience import patient
 from tests.kit.workers import Worker
 
 
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
     broker = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port(), heap="384m")
-    broker.start()
-    yield broker
-    broker.stop()
+    with pytest.MonkeyPatch.context() as patch:  # the module reads its limits at each start and stop
+        patch.setattr(localkafka, "START_TIMEOUT", patient(localkafka.START_TIMEOUT))
+        patch.setattr(localkafka, "STOP_TIMEOUT", patient(localkafka.STOP_TIMEOUT))
+        broker.start()
+        yield broker
+        broker.stop()
 
 
 @pytest.fixture

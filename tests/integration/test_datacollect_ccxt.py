@@ -18,7 +18,7 @@ import pytest
 from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values, workload_command
 from tests.kit.fake_binance import FakeBinance, load_candles
-from tests.kit.http import request, wait_for_async
+from tests.kit.http import Pending, request, wait_for_async
 from tests.kit.kafka import produce
 from tests.kit.workers import Worker
 
@@ -59,9 +59,9 @@ async def start(worker: Worker) -> Worker:
 
 
 async def published(kafka: LocalKafka, prefix: str, count: int) -> list[dict[str, Any]]:
-    async def enough() -> list[dict[str, Any]] | None:
+    async def enough() -> list[dict[str, Any]] | Pending:
         candles = await values(kafka, f"{prefix}.marketdata")
-        return candles if len(candles) >= count else None
+        return candles if len(candles) >= count else Pending(f"{len(candles)} of {count} candles")
 
     result: list[dict[str, Any]] = await wait_for_async(enough, 90, interval=1, what=f"{count} candles")
     return result

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
-from tests.kit.http import wait_for_async
+from tests.kit.http import Pending, wait_for_async
 from tests.kit.kafka import produce, read_all
 from tests.kit.workers import Worker
 
@@ -44,9 +44,9 @@ async def test_replay_publishes_every_real_candle_once_in_order_with_one_price_u
         workload_command("acquire", "st-1", "sess-a"),  # a repeat changes nothing
     ])
 
-    async def all_published() -> list[dict[str, Any]] | None:
+    async def all_published() -> list[dict[str, Any]] | Pending:
         candles = await values(kafka, f"{topic_prefix}.marketdata")
-        return candles if len(candles) >= len(RAW) else None
+        return candles if len(candles) >= len(RAW) else Pending(f"{len(candles)} of {len(RAW)} candles")
 
     candles = await wait_for_async(all_published, 240, interval=2, what="every candle on marketdata")
     assert len(candles) == len(RAW)
@@ -55,9 +55,9 @@ async def test_replay_publishes_every_real_candle_once_in_order_with_one_price_u
     opens = [c["open_time"] for c in candles]
     assert opens == sorted(opens) and len(set(opens)) == len(opens)
 
-    async def all_fanned_out() -> list[dict[str, Any]] | None:
+    async def all_fanned_out() -> list[dict[str, Any]] | Pending:
         requests = await values(kafka, f"{topic_prefix}.sessionsrequest")
-        return requests if len(requests) >= 2 * len(RAW) else None
+        return requests if len(requests) >= 2 * len(RAW) else Pending(f"{len(requests)} of {2 * len(RAW)} updates")
 
     requests = await wait_for_async(all_fanned_out, 240, interval=2, what="price updates for both sessions")
     per_session = Counter(r["session_id"] for r in requests)
@@ -136,22 +136,18 @@ async def acquire_all_timeframes(kafka: LocalKafka, prefix: str) -> None:
 
 async def assert_every_market_complete(kafka: LocalKafka, topic_prefix: str) -> None:
     """Every timeframe's series on marketdata is the expected one: none lost, none twice, in order."""
-    progress: dict[str, int] = {}
+    expected = {tf: len(expected_series(tf)) for tf in TIMEFRAMES}
 
-    async def complete() -> dict[str, list[str]] | None:
+    async def complete() -> dict[str, list[str]] | Pending:
         candles = await values(kafka, f"{topic_prefix}.marketdata")
         series: dict[str, list[str]] = {}
         for candle in candles:
             series.setdefault(candle["timeframe"], []).append(candle["open_time"])
-        progress.update({tf: len(series.get(tf, [])) for tf in TIMEFRAMES})
-        done = all(len(series.get(tf, [])) >= len(expected_series(tf)) for tf in TIMEFRAMES)
-        return series if done else None
+        progress = {tf: len(series.get(tf, [])) for tf in TIMEFRAMES}
+        done = all(progress[tf] >= expected[tf] for tf in TIMEFRAMES)
+        return series if done else Pending(f"published {progress}, expected {expected}")
 
-    try:
-        series = await wait_for_async(complete, 180, interval=2, what="every market fully published")
-    except AssertionError as exc:
-        expected = {tf: len(expected_series(tf)) for tf in TIMEFRAMES}
-        raise AssertionError(f"{exc}; published {progress}, expected {expected}") from None
+    series = await wait_for_async(complete, 180, interval=2, what="every market fully published")
     for timeframe in TIMEFRAMES:
         assert series[timeframe] == expected_series(timeframe), timeframe  # none lost, none twice, in order
 
@@ -170,9 +166,9 @@ async def test_many_sessions_share_one_collection_which_ends_with_the_last_one(
     sessions = [f"sess-{n}" for n in range(5)]
     await produce(kafka.bootstrap, topic, [workload_command("acquire", "st-1", s) for s in sessions])
 
-    async def flowing() -> list[dict[str, Any]] | None:
+    async def flowing() -> list[dict[str, Any]] | Pending:
         candles = await values(kafka, f"{topic_prefix}.marketdata")
-        return candles if len(candles) >= 20 else None
+        return candles if len(candles) >= 20 else Pending(f"{len(candles)} of 20 candles")
 
     await wait_for_async(flowing, 60, what="candles flowing")
     listing = request("GET", f"{worker.url}/workloads").body["items"]
@@ -184,7 +180,7 @@ async def test_many_sessions_share_one_collection_which_ends_with_the_last_one(
     stopped_at = len(await values(kafka, f"{topic_prefix}.marketdata"))
     import asyncio
 
-    await asyncio.sleep(3)  # ten collector rounds at 0.3 s: none may publish
+    await asyncio.sleep(3)  # an observation window, deliberately fixed: ten collector rounds, none may publish
     candles = await values(kafka, f"{topic_prefix}.marketdata")
     assert len(candles) == stopped_at
     opens = [c["open_time"] for c in candles]
@@ -197,7 +193,7 @@ async def _grows(kafka: LocalKafka, prefix: str) -> bool:
     import asyncio
 
     before = len(await read_all(kafka.bootstrap, f"{prefix}.marketdata"))
-    await asyncio.sleep(1)
+    await asyncio.sleep(1)  # pacing, not a wait: the span over which growth is measured (the wait retries it)
     return len(await read_all(kafka.bootstrap, f"{prefix}.marketdata")) > before
 
 

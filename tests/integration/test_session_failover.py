@@ -13,7 +13,7 @@ from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values
 from tests.integration.test_strategy_faults import replay_env
 from tests.integration.test_strategy_signals import DATA, expected_signals, instance_id, spec
-from tests.kit.http import request, wait_for_async
+from tests.kit.http import Pending, request, wait_for_async
 from tests.kit.workers import Worker
 
 SPEC: dict[str, Any] = {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "binance",
@@ -94,17 +94,20 @@ async def test_a_modification_applies_from_the_next_candle(
     assert request("POST", f"{worker.url}/sessions", {"session_id": "m", **spec("sma_cross", old)}).status == 201
     assert request("POST", f"{worker.url}/sessions/m/start").status == 200
 
-    async def signalled(count: int) -> list[dict[str, Any]] | None:
-        found = [r for r in await values(kafka, f"{topic_prefix}.sessionsrequest")
-                 if r["session_id"] == "m" and r["kind"] == "signal"]
-        return found if len(found) >= count else None
+    async def sent() -> list[dict[str, Any]]:
+        return [r for r in await values(kafka, f"{topic_prefix}.sessionsrequest")
+                if r["session_id"] == "m" and r["kind"] == "signal"]
+
+    async def signalled(count: int) -> list[dict[str, Any]] | Pending:
+        found = await sent()
+        return found if len(found) >= count else Pending(f"{len(found)} of {count} signals for the session")
 
     await wait_for_async(lambda: signalled(4), 90, interval=1, what="signals of the first spec")
     seen_before = _price_time(worker)  # the newest candle the session had when the trader modified it
     modified = request("PATCH", f"{worker.url}/sessions/m", {"parameters": new})
     assert modified.status == 200 and modified.body["spec_version"] == 2
     seen_after = _price_time(worker)
-    before = len(await signalled(0) or [])
+    before = len(await sent())
     received = await wait_for_async(lambda: signalled(before + 4), 90, interval=1, what="signals of the new spec")
     old_id, new_id = instance_id("sma_cross", old), instance_id("sma_cross", new)
     sources = [r["signal"]["strategy_id"] for r in received]
@@ -120,12 +123,22 @@ async def test_a_modification_applies_from_the_next_candle(
     assert set(closes[switch:]) <= wanted_new
     assert {c for c in wanted_new if in_flight < c <= closes[-1]} <= set(closes[switch:]), "from the next candle on"
 
-    async def fed() -> dict[str, Any] | None:
-        feed: dict[str, Any] = request("GET", f"{worker.url}/sessions/m").body["feed"]
-        return feed if feed["last_signal"]["signal_id"] == received[-1]["signal"]["signal_id"] else None
+    last = received[-1]["signal"]
 
-    feed = await wait_for_async(fed, 30, what="the session's feed to take the last signal")
+    async def fed() -> dict[str, Any] | Pending:
+        # the replay goes on: the feed may be past ``last`` by the time it is read (waiting for exactly
+        # ``last`` raced the next signal), but it takes signals in candle order and never goes back
+        feed: dict[str, Any] = request("GET", f"{worker.url}/sessions/m").body["feed"]
+        taken = feed["last_signal"]
+        reached = taken is not None and _moment(taken["candle_time"]) >= _moment(last["candle_time"])
+        return feed if reached else Pending(f"the feed's last signal is {taken and taken['signal_id']}")
+
+    feed = await wait_for_async(fed, 30, what=f"the session's feed to take {last['signal_id']}")
     assert feed["last_signal"]["strategy_id"] == new_id
+    if feed["last_signal"]["candle_time"] == last["candle_time"]:
+        assert feed["last_signal"]["signal_id"] == last["signal_id"]
+    taken_ids = {r["signal"]["signal_id"] for r in await sent()}
+    assert feed["last_signal"]["signal_id"] in taken_ids, "the feed's last signal is one sent to the session"
 
 
 def _price_time(worker: Worker) -> float:

@@ -15,9 +15,9 @@ import pytest
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
 from tests.integration.test_datacollect_replay import values
-from tests.kit.http import READ_TOKEN, TRADER_TOKEN, Reply, request, wait_for, wait_for_async
+from tests.kit.http import READ_TOKEN, TRADER_TOKEN, Pending, Reply, request, wait_for, wait_for_async
 from tests.kit.kafka import produce
-from tests.kit.workers import Worker
+from tests.kit.workers import Worker, settle_async
 
 SPEC: dict[str, Any] = {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "binance",
                         "symbol": "BTC/USDT", "timeframe": "1m", "mode": "paper", "refresh_seconds": 1}
@@ -194,9 +194,10 @@ async def test_ticks_follow_the_refresh_rate_and_stop_while_suspended(live_worke
     act(w, "ticking", "start")
     feed = await wait_for_async(lambda: _ticks_at_least(w, "ticking", 4), 20, what="four ticks")
     act(w, "ticking", "suspend")
-    await asyncio.sleep(1.5)  # a tick in flight may still land
-    held = (await _ticks_at_least(w, "ticking", 0) or {})["ticks"]
-    await asyncio.sleep(3)
+    await settle_async(1.5)  # a scheduler round that read the session before the suspend may still send one tick
+    held = (await wait_for_async(lambda: _took_every_tick_sent(w, kafka, "ticking"), 20,
+                                 what="the feed to take the ticks sent before the suspend"))["ticks"]
+    await asyncio.sleep(3)  # an observation window, deliberately fixed: three refresh slots in which no tick may come
     assert (await _ticks_at_least(w, "ticking", 0) or {})["ticks"] == held, "no tick while suspended"
     act(w, "ticking", "recover")
     await wait_for_async(lambda: _ticks_at_least(w, "ticking", held + 2), 20, what="ticks after recover")
@@ -205,6 +206,15 @@ async def test_ticks_follow_the_refresh_rate_and_stop_while_suspended(live_worke
     times = [datetime.fromisoformat(t["at"].replace("Z", "+00:00")) for t in ticks]
     assert all(t.microsecond == 0 for t in times) and len(set(times)) == len(times), "one tick per 1 s slot"
     assert feed["last_tick_at"]
+
+
+async def _took_every_tick_sent(worker: Worker, kafka: LocalKafka, session_id: str) -> dict[str, Any] | Pending:
+    """The session's feed once it has taken every tick on the topic (one per slot), none in flight."""
+    slots = {r["at"] for r in await values(kafka, f"{worker.topic_prefix}.sessionsrequest")
+             if r["session_id"] == session_id and r["kind"] == "tick"}
+    feed = await _ticks_at_least(worker, session_id, 0)
+    taken = feed["ticks"] if feed else 0
+    return feed if feed and taken >= len(slots) else Pending(f"{len(slots)} ticks on the topic, {taken} in the feed")
 
 
 async def _ticks_at_least(worker: Worker, session_id: str, count: int) -> dict[str, Any] | None:
@@ -228,7 +238,10 @@ async def test_auto_stop_for_each_condition(live_worker: Worker, kafka: LocalKaf
 
     await produce(kafka.bootstrap, f"{w.topic_prefix}.positions",
                   [position("losing", "-99.99"), position("winning", "250.49")])
-    await asyncio.sleep(3)
+    await settle_async(3)  # positions are not served over HTTP: give the positions agent time to keep them
+    ticked = {s: (await _ticks_at_least(w, s, 0) or {}).get("ticks", 0) for s in ("losing", "winning")}
+    await wait_for_async(lambda: _active_and_ticked_past(w, ticked), 20,
+                         what="a tick (an auto-stop check) after the positions")
     assert all(call(w, "GET", f"/sessions/{s}").body["status"] == "active" for s in ("losing", "winning"))
     await produce(kafka.bootstrap, f"{w.topic_prefix}.positions",
                   [position("losing", "-100.00"), position("winning", "250.50")])
@@ -247,7 +260,14 @@ async def test_auto_stop_for_each_condition(live_worker: Worker, kafka: LocalKaf
         assert notices[session_id]["body"] == reason and notices[session_id]["severity"] == "warning"
 
 
+async def _active_and_ticked_past(worker: Worker, counts: dict[str, int]) -> bool:
+    """Each session took a tick beyond ``counts``; one that is not active any more is a wrong result, at once."""
+    bodies = {s: call(worker, "GET", f"/sessions/{s}").body for s in counts}
+    assert all(b["status"] == "active" for b in bodies.values()), {s: b["status"] for s, b in bodies.items()}
+    return all((b.get("feed") or {}).get("ticks", 0) > counts[s] for s, b in bodies.items())
+
+
 def test_the_worker_survived_everything(live_worker: Worker) -> None:
     assert live_worker.process is not None and live_worker.process.poll() is None
-    wait_for(lambda: call(live_worker, "GET", "/health").status == 200, 5)
+    wait_for(lambda: call(live_worker, "GET", "/health").status == 200, 5, what="the worker's health")
 

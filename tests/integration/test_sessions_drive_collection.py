@@ -43,7 +43,8 @@ async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
     specs = [SPEC, SPEC, {**SPEC, "parameters": {"fast": 8, "slow": 21}}]  # two strategy instances
     for session_id, spec in zip(ids, specs):
         post(worker, "/sessions", {"session_id": session_id, **spec})
-    await asyncio.to_thread(wait_for, lambda: all(status_of(worker, s) == "created" for s in ids), 30)
+    await asyncio.to_thread(wait_for, lambda: all(status_of(worker, s) == "created" for s in ids), 30,
+                            what="the three sessions created")
     for session_id in ids:
         post(worker, f"/sessions/{session_id}/start")
 
@@ -51,7 +52,7 @@ async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
         item = workload(worker)
         return item if item and item["sessions"] == ids and item["published"] >= 10 else None
 
-    item = await asyncio.to_thread(wait_for, all_three_collected, 60)
+    item = await asyncio.to_thread(wait_for, all_three_collected, 60, what="one collection for the three sessions")
     assert item["market"] == "replay:UNITTEST/BTC:1m" and len(item["holders"]) == 2
     instances = request("GET", f"{worker.url}/strategies").body["items"]
     assert sorted(i["sessions"] for i in instances) == [["s-a", "s-b"], ["s-c"]]
@@ -60,16 +61,19 @@ async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
 
     for session_id in ids[:2]:
         post(worker, f"/sessions/{session_id}/stop")
-    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("sessions") == ["s-c"], 30)
+    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("sessions") == ["s-c"], 30,
+                            what="s-c alone on the workload")
     before = item["published"]
-    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("published", 0) > before + 3, 30)
+    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("published", 0) > before + 3, 30,
+                            what="collection to go on for s-c")
 
     post(worker, "/sessions/s-c/stop")
-    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("active") is False, 30)
+    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("active") is False, 30,
+                            what="the workload to become inactive")
     assert request("GET", f"{worker.url}/strategies?active=true").body["items"] == []
     assert [status_of(worker, s) for s in ids] == ["stopped"] * 3
     stopped_at = len(await values(kafka, f"{topic_prefix}.marketdata"))
-    await asyncio.sleep(3)  # ten rounds of the collector: none may publish now
+    await asyncio.sleep(3)  # an observation window, deliberately fixed: ten collector rounds, none may publish now
     candles = await values(kafka, f"{topic_prefix}.marketdata")
     assert len(candles) == stopped_at
     opens = [c["open_time"] for c in candles]
@@ -84,11 +88,13 @@ async def test_start_and_stop_of_unknown_sessions_and_actions_get_json_errors(
     missing = request("POST", f"{worker.url}/sessions/nobody/start", {})
     assert missing.status == 404 and missing.body["field"] == "session_id"
     post(worker, "/sessions", {"session_id": "known", **SPEC})
-    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "created", 30)
+    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "created", 30,
+                            what="the session created")
     bad = request("POST", f"{worker.url}/sessions/known/explode", {})
     assert bad.status == 404 and bad.body["field"] == "action"
     post(worker, "/sessions/known/stop")
-    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "stopped", 30)
+    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "stopped", 30,
+                            what="the session stopped")
     refused = request("POST", f"{worker.url}/sessions/known/start")  # stopped is final: refused at once
     assert refused.status == 409 and refused.body == {
         "error": "cannot start a session that is stopped: a stopped session is final; create a new one",

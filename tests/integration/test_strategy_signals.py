@@ -17,7 +17,7 @@ from r3edge_streams.domain.sessions import strategy_instance_id
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import SessionMode, SessionSpec
 from tests.integration.test_datacollect_replay import values
-from tests.kit.http import request, wait_for, wait_for_async
+from tests.kit.http import Pending, request, wait_for, wait_for_async
 from tests.kit.workers import Worker
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
@@ -59,6 +59,15 @@ def expected_signals(rows: list[list[Any]], strategy: str, parameters: dict[str,
             for i, d in sorted(out.items())}
 
 
+def signal_progress(signals: list[dict[str, Any]], expected: dict[str, dict[str, str]]) -> str:
+    """Per instance: its signals on the topic, of those expected, and the newest candle signalled."""
+    parts = []
+    for sid, wanted in expected.items():
+        times = [s["candle_time"].replace("Z", "+00:00") for s in signals if s["strategy_id"] == sid]
+        parts.append(f"{sid}: {len(times)} of {len(wanted)}, newest {max(times, default='none')} of {max(wanted)}")
+    return "; ".join(parts)
+
+
 async def test_sessions_get_exactly_their_instance_signals_once(
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, tmp_path: Path
 ) -> None:
@@ -74,23 +83,26 @@ async def test_sessions_get_exactly_their_instance_signals_once(
         session_id = f"s{n:03d}"
         followers[instance_id(strategy, parameters)].append(session_id)
         assert request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status == 201
-    await asyncio.to_thread(wait_for, lambda: request("GET", f"{worker.url}/sessions").body["total"] == 200, 60)
+    await asyncio.to_thread(wait_for, lambda: request("GET", f"{worker.url}/sessions").body["total"] == 200, 60,
+                            what="200 sessions listed")
     with ThreadPoolExecutor(max_workers=25) as pool:  # all start within moments, while the replay flows
         starts = list(pool.map(lambda n: request("POST", f"{worker.url}/sessions/s{n:03d}/start"), range(200)))
     assert all(reply.status in (200, 202) for reply in starts)  # 202: the worker is busy, the start follows
 
-    async def collected() -> bool:
+    async def collected() -> bool | Pending:
         items = request("GET", f"{worker.url}/workloads").body["items"]
-        return bool(items) and items[0]["published"] >= COUNT
+        published = items[0]["published"] if items else 0
+        return bool(items) and published >= COUNT or Pending(f"{published} of {COUNT} candles published")
 
     await wait_for_async(collected, 120, interval=1, what="the replay to be published")
     expected = {instance_id(s, p): expected_signals(rows, s, p) for s, p in INSTANCES}
 
-    async def all_signals() -> list[dict[str, Any]] | None:
+    async def all_signals() -> list[dict[str, Any]] | Pending:
         signals = await values(kafka, f"{topic_prefix}.signals")
         last = {sid: max(e) for sid, e in expected.items()}
         seen = {(s["strategy_id"], s["candle_time"].replace("Z", "+00:00")) for s in signals}
-        return signals if all((sid, t) in seen for sid, t in last.items()) else None
+        done = all((sid, t) in seen for sid, t in last.items())
+        return signals if done else Pending(signal_progress(signals, expected))
 
     signals = await wait_for_async(all_signals, 240, interval=2, what="each instance's last signal")
     by_instance: dict[str, dict[str, str]] = defaultdict(dict)

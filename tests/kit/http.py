@@ -1,17 +1,34 @@
-"""Small synchronous JSON-over-HTTP client for tests (standard library only)."""
+"""Small synchronous JSON-over-HTTP client for tests (standard library only), and the waits.
+
+Every timeout here is scaled by the patience factor (``TEST_PATIENCE``, see
+``tests/kit/patience.py``); a wait that runs out raises ``TimedOut``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
+
+from .patience import Pending, TimedOut, Watch, patient
+
+__all__ = ["READ_TOKEN", "TRADER_TOKEN", "Pending", "Reply", "RequestTimedOut", "TimedOut", "request", "wait_for",
+           "wait_for_async"]
+
+
+class RequestTimedOut(TimedOut, TimeoutError):
+    """No answer within the request's timeout; also a ``TimeoutError`` (an ``OSError``), as the
+    socket's time-out was before, so ``wait_for`` still retries it."""
 
 
 @dataclass(frozen=True)
 class Reply:
+    """One HTTP answer: its status, headers and body (parsed JSON, or the text)."""
+
     status: int
     headers: dict[str, str]
     body: Any
@@ -23,21 +40,31 @@ READ_TOKEN = "test-read-token-9d4a7e31"
 
 
 def request(method: str, url: str, body: Any = None, *, raw: bytes | None = None,
-            content_type: str = "application/json", timeout: float = 15.0,
+            content_type: str = "application/json", timeout: float = 30.0,
             token: str | None = TRADER_TOKEN) -> Reply:
     """Send one request (as a trader unless ``token`` says otherwise); the reply's body is parsed
-    JSON (or the text if it is not JSON)."""
+    JSON (or the text if it is not JSON). ``timeout`` (for the socket) is scaled by the patience
+    factor; no answer in time raises ``RequestTimedOut``.
+
+    30 s by default (15 s before): a write may wait ``R3EDGE_COMMAND_WAIT`` (10 s) for the agent
+    before it answers, and a 15 s limit left a busy worker only 5 s for the rest (seen failing).
+    """
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method)
     if data is not None:
         req.add_header("Content-Type", content_type)
     if token is not None:
         req.add_header("Authorization", f"Bearer {token}")
+    limit = patient(timeout)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
+        with urllib.request.urlopen(req, timeout=limit) as response:
             return _reply(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         return _reply(error.code, dict(error.headers), error.read())
+    except (TimeoutError, urllib.error.URLError) as error:
+        if isinstance(error, urllib.error.URLError) and not isinstance(error.reason, TimeoutError):
+            raise
+        raise RequestTimedOut(f"an answer to {method} {url}", limit, limit, "no answer") from error
 
 
 def _reply(status: int, headers: dict[str, str], payload: bytes) -> Reply:
@@ -49,32 +76,43 @@ def _reply(status: int, headers: dict[str, str], payload: bytes) -> Reply:
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.25, what: str = "condition") -> Any:
-    """Call ``check`` until it returns a truthy value; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
+    """Call ``check`` until it returns a truthy value and return that value; after ``timeout``
+    seconds (times the patience factor) raise ``TimedOut``.
+
+    ``check`` is called at least once, and once more at the deadline. An ``OSError`` or
+    ``URLError`` it raises (a worker restarting, a connection refused) counts as "not yet" and is
+    retried; anything else, an ``AssertionError`` above all (a wrong result), propagates at once:
+    retrying a wrong answer could only hide it until the time-out.
+    """
+    watch = Watch(timeout, what)
+    while True:
         try:
-            last = check()
+            value = check()
         except (OSError, urllib.error.URLError) as exc:
-            last = exc
+            value = exc
         else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
+            if value:
+                return value
+        watch.saw(value)
+        if watch.remaining() <= 0:
+            raise watch.timed_out()
+        time.sleep(min(interval, max(watch.remaining(), 0.0)))
 
 
-async def wait_for_async(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.3,
+async def wait_for_async(check: Callable[[], Awaitable[Any]], timeout: float = 60.0, interval: float = 0.3,
                          what: str = "condition") -> Any:
-    """Await ``check()`` until it returns a truthy value; fail after ``timeout`` seconds."""
-    import asyncio
+    """Await ``check()`` until it returns a truthy value and return that value; after ``timeout``
+    seconds (times the patience factor) raise ``TimedOut``.
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: Any = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
+    Like ``wait_for`` but nothing is retried: any exception of ``check``, an ``AssertionError``
+    (a wrong result) included, propagates at once.
+    """
+    watch = Watch(timeout, what)
+    while True:
+        value = await check()
+        if value:
+            return value
+        watch.saw(value)
+        if watch.remaining() <= 0:
+            raise watch.timed_out()
+        await asyncio.sleep(min(interval, max(watch.remaining(), 0.0)))

@@ -1,4 +1,8 @@
-"""An independent Kafka client for tests (aiokafka): produce raw records, read whole topics."""
+"""An independent Kafka client for tests (aiokafka): produce raw records, read whole topics.
+
+``read_all``'s timeout is scaled by the patience factor (``TEST_PATIENCE``) and running
+out of it raises ``ReadTimedOut`` (a ``TimedOut``, and a ``TimeoutError`` as before).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from .patience import Pending, ReadTimedOut, Watch
+
 
 @dataclass(frozen=True)
 class Record:
+    """One record as Kafka holds it."""
+
     key: bytes | None
     value: bytes | None
     partition: int
@@ -29,7 +37,8 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, 
 
 
 async def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Record]:
-    """Every record now in ``topic`` (all partitions, from the beginning to the end offsets)."""
+    """Every record now in ``topic`` (all partitions, from the beginning to the end offsets);
+    ``ReadTimedOut`` if they cannot be read within ``timeout`` seconds times the patience factor."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
@@ -41,19 +50,23 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 10.0) -> list[Re
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
-        next_offset = {tp: 0 for tp in partitions}
-        records: list[Record] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while any(next_offset[tp] < end[tp] for tp in partitions):
-            if loop.time() > deadline:
-                raise TimeoutError(f"read {len(records)} records of {topic}, short of its end offsets {end}")
-            batch = await consumer.getmany(timeout_ms=500)
-            for tp, tp_records in batch.items():
-                records += [Record(r.key, r.value, r.partition, r.offset, r.timestamp) for r in tp_records if r.offset < end[tp]]
-                if tp_records:
-                    next_offset[tp] = tp_records[-1].offset + 1
-        return records
+        offsets = {tp.partition: offset for tp, offset in end.items()}
+        return await _read_to(consumer, end, Watch(timeout, f"the records of {topic} up to its end offsets {offsets}"))
     finally:
         await consumer.stop()
 
+
+async def _read_to(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], watch: Watch) -> list[Record]:
+    """The assigned partitions' records below ``end``, read before ``watch``'s deadline."""
+    next_offset = {tp: 0 for tp in end}
+    records: list[Record] = []
+    while any(next_offset[tp] < end[tp] for tp in end):
+        watch.saw(Pending(f"{len(records)} of {sum(end.values())} records read"))
+        if watch.remaining() < 0:
+            raise watch.timed_out(ReadTimedOut)
+        batch = await consumer.getmany(timeout_ms=500)
+        for tp, tp_records in batch.items():
+            records += [Record(r.key, r.value, r.partition, r.offset, r.timestamp) for r in tp_records if r.offset < end[tp]]
+            if tp_records:
+                next_offset[tp] = tp_records[-1].offset + 1
+    return records
