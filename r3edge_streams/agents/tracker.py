@@ -18,10 +18,10 @@ import logging
 from faust.types import StreamT
 
 from ..application import app
-from ..domain.autostop import auto_stop_command, auto_stop_reason
+from ..domain.autostop import auto_stop_command, auto_stop_reason, watched
 from ..domain.feeds import apply_request
 from ..domain.sessions import strategy_instance_id
-from ..models import SessionRequest, SessionState
+from ..models import SessionFeed, SessionRequest, SessionState
 from ..streams import consume
 from ..tables.session_feeds import session_feeds
 from ..tables.session_positions import session_positions
@@ -41,17 +41,17 @@ async def tracker_agent(stream: StreamT[bytes]) -> None:
 async def take_request(request: SessionRequest) -> None:
     state = sessions.get(request.session_id)
     following = strategy_instance_id(state.spec) if state is not None else None
-    feed = apply_request(session_feeds.get(request.session_id), request, following)
+    held = session_feeds.get(request.session_id)
+    feed = apply_request(held, request, following)
     if feed is not None:
         session_feeds[request.session_id] = feed
-    await _watch(state, request)
+    await _watch(state, feed or held, request)
 
 
-async def _watch(state: SessionState | None, request: SessionRequest) -> None:
-    if state is None or _stopping.get(state.session_id) == state.version:
+async def _watch(state: SessionState | None, feed: SessionFeed | None, request: SessionRequest) -> None:
+    if state is None or _stopping.get(state.session_id) == state.version or not watched(state):
         return
-    reason = auto_stop_reason(state, session_feeds.get(state.session_id), session_positions.get(state.session_id),
-                              request.at)
+    reason = auto_stop_reason(state, feed, session_positions.get(state.session_id), request.at)
     if reason is not None:
         log.info("session %s: %s", state.session_id, reason)
         await publish("sessioncommands", auto_stop_command(state, reason, max(request.at, state.updated_at)))

@@ -25,6 +25,13 @@ def session_pnl(position: Position | None, feed: SessionFeed | None) -> Decimal:
     return position.realized_pnl + position.quantity * (mark - position.average_entry_price)
 
 
+def watched(state: SessionState) -> bool:
+    """Whether ``state`` is running with any auto-stop condition (else nothing to check)."""
+    conditions = state.spec.auto_stop
+    return state.status in _RUNNING and (conditions.max_duration_seconds is not None
+                                         or conditions.loss_limit is not None or conditions.gain_target is not None)
+
+
 def auto_stop_reason(state: SessionState, feed: SessionFeed | None, position: Position | None,
                      at: datetime) -> str | None:
     """Why ``state`` must stop now, or None."""
