@@ -178,7 +178,12 @@ async def test_a_deep_json_record_and_an_unknown_timeframe_stop_no_collection_ac
     assert re.search(rf"read-back of \S+marketdata\[{partition}\] skipped [12] undecodable records", worker.log_text())
     status = await statuses(worker)
     assert status[REPLAY_1M]["error"] is None and status[REPLAY_5M]["error"] is None
-    assert status[UNKNOWN_TIMEFRAME]["error"] == "unknown timeframe '7m'" and status[UNKNOWN_TIMEFRAME]["error_at"]
+    # the 7m acquire was refused at the door (workloadcommands' rule), so it never became a market
+    # to collect; a bad market that is in the table anyway is that market's error only (unit tests)
+    assert UNKNOWN_TIMEFRAME not in status
+    refused = [d for d in await values(kafka, f"{topic_prefix}.deadletters")
+               if d["source_topic"] == f"{topic_prefix}.workloadcommands"]
+    assert len(refused) == 1 and "timeframe '7m'" in refused[0]["reason"]
 
 
 async def test_after_a_restart_a_finite_speed_replay_goes_on_at_once_from_its_cursor(
