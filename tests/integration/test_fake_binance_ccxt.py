@@ -14,6 +14,7 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
+from tests.kit.patience import patience
 from tests.kit.fake_binance import FakeBinance, ccxt_config, load_candles
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
@@ -36,7 +37,9 @@ async def fake(rows: list[list[Any]]) -> AsyncIterator[FakeBinance]:
 
 @pytest.fixture
 async def exchange(fake: FakeBinance) -> AsyncIterator[Any]:
-    client = ccxt_async.binance(ccxt_config(fake.url, timeout_ms=500))
+    # 2 s (scaled): a loopback answer takes milliseconds, but a busy machine can stall the test
+    # process for a second; the timeout fault below delays its answer well past this
+    client = ccxt_async.binance(ccxt_config(fake.url, timeout_ms=int(2000 * patience())))
     try:
         yield client
     finally:
@@ -220,7 +223,7 @@ async def test_raw_http_error_bodies(fake: FakeBinance) -> None:
     ("server_error", {"status": 503, "body": ""}, ccxt.ExchangeNotAvailable),
     ("server_error", {"status": 500}, ccxt.ExchangeNotAvailable),
     ("server_error", {"status": 504}, ccxt.RequestTimeout),
-    ("timeout", {"delay": 3.0}, ccxt.RequestTimeout),
+    ("timeout", {"delay": 5.0 * patience()}, ccxt.RequestTimeout),
     ("disconnect", {"times": 2}, ccxt.ExchangeNotAvailable),
 ])
 async def test_a_fault_raises_its_ccxt_error_once(fake: FakeBinance, exchange: Any, rows: list[list[Any]],
