@@ -351,12 +351,12 @@ async def test_a_replay_that_observed_a_moment_serves_the_candles_closed_by_then
 
 
 def test_a_read_back_skips_and_counts_a_record_that_fails_to_decode_for_any_reason() -> None:
-    market = "x:A/BTC:1m"
+    market = "xchg:A/BTC:1m"
     key = encode_key(market)
     deep = b"[" * 100_000 + b"]" * 100_000
 
     def record(minutes: int) -> bytes:
-        return bytes(candle("x", "A/BTC", T0 + minutes * MINUTE).dumps())
+        return bytes(candle("xchg", "A/BTC", T0 + minutes * MINUTE).dumps())
 
     def overflowing(key: bytes | None, value: bytes | None) -> None:
         raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
