@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from r3edge_streams.localkafka import LocalKafka, free_port  # noqa: E402
-from r3edge_streams.models import Candle, StrategyWindow  # noqa: E402
+from r3edge_streams.models import StrategyWindow  # noqa: E402
 from tests.kit.http import request, wait_for  # noqa: E402
 from tests.kit.kafka import read_all  # noqa: E402
 from tests.kit.workers import Worker  # noqa: E402
@@ -46,8 +46,16 @@ def _sizes(data_dir: Path, prefix: str) -> dict[str, int]:
 def _old_form(window: StrategyWindow) -> int:
     """Bytes of the same window as it used to be kept: a list of full Candle records."""
     candles = [c.derive(previous_open=c.open_time) for c in window.candles()]
-    return len(json.dumps({"strategy_id": window.strategy_id, "candles": [json.loads(c.dumps()) for c in candles],
-                           "failed": None, "generation": 0}).encode())
+    return len(
+        json.dumps(
+            {
+                "strategy_id": window.strategy_id,
+                "candles": [json.loads(c.dumps()) for c in candles],
+                "failed": None,
+                "generation": 0,
+            }
+        ).encode()
+    )
 
 
 async def _changelog(kafka: LocalKafka, prefix: str) -> list[bytes]:
@@ -64,17 +72,33 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="r3edge-bench-"))
     kafka = LocalKafka(home / "kafka", port=free_port(), controller_port=free_port(), heap="512m")
     kafka.start()
-    worker = Worker(kafka.broker_url, home / "w1", "bench", partitions=4, extra_env={
-        "R3EDGE_REPLAY_DIR": str(DATA.parent), "R3EDGE_REPLAY_SPEED": "max", "R3EDGE_COLLECT_INTERVAL": "0.5",
-        "R3EDGE_COLLECT_LOOKBACK": "20000"})
+    worker = Worker(
+        kafka.broker_url,
+        home / "w1",
+        "bench",
+        partitions=4,
+        extra_env={
+            "R3EDGE_REPLAY_DIR": str(DATA.parent),
+            "R3EDGE_REPLAY_SPEED": "max",
+            "R3EDGE_COLLECT_INTERVAL": "0.5",
+            "R3EDGE_COLLECT_LOOKBACK": "20000",
+        },
+    )
     try:
         worker.start().wait_ready(180)
         started = time.monotonic()
         for n in range(args.sessions):  # all created first: once the replay runs, the worker is busy
             slow = 20 + (args.slow - 20) * n // max(args.sessions - 1, 1)
-            spec = {"session_id": f"b{n}", "strategy": "sma_cross", "parameters": {"fast": 5, "slow": slow},
-                    "exchange": "replay", "symbol": "UNITTEST/BTC", "timeframe": args.timeframe, "mode": "backtest",
-                    "refresh_seconds": 60}
+            spec = {
+                "session_id": f"b{n}",
+                "strategy": "sma_cross",
+                "parameters": {"fast": 5, "slow": slow},
+                "exchange": "replay",
+                "symbol": "UNITTEST/BTC",
+                "timeframe": args.timeframe,
+                "mode": "backtest",
+                "refresh_seconds": 60,
+            }
             assert request("POST", f"{worker.url}/sessions", spec).status == 201
         for n in range(args.sessions):
             assert request("POST", f"{worker.url}/sessions/b{n}/start").status in (200, 202)  # 202: decided later
@@ -83,22 +107,25 @@ def main() -> None:
             items = request("GET", f"{worker.url}/strategies").body["items"]
             published = asyncio.run(read_all(kafka.bootstrap, "bench.marketdata", timeout=120))
             last = max(json.loads(r.value)["open_time"] for r in published) if published else None
-            return len(items) == args.sessions and all(i["last_candle"] == last for i in items) and \
-                len(published) > 1000
+            return (
+                len(items) == args.sessions and all(i["last_candle"] == last for i in items) and len(published) > 1000
+            )
 
         wait_for(done, 1800, interval=5, what="every window to take every candle")
         elapsed = time.monotonic() - started
         values = asyncio.run(_changelog(kafka, "bench"))
         candles = asyncio.run(read_all(kafka.bootstrap, "bench.marketdata", timeout=120))
-        sample = [StrategyWindow.loads(v) for v in values[-args.sessions:]]
+        sample = [StrategyWindow.loads(v) for v in values[-args.sessions :]]
         ratio = sum(_old_form(w) for w in sample) / sum(len(w.dumps()) for w in sample)
         sizes = _sizes(home / "kafka" / "data", "bench")
         print(f"replay of {len(candles)} {args.timeframe} candles to {args.sessions} sessions in {elapsed:.0f} s")
         print(f"{'topic':48} {'MiB on disk':>12}")
         for topic, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:8]:
             print(f"{topic:48} {size / 2**20:12.1f}")
-        print(f"strategy_windows changelog: {len(values)} records, largest {max(map(len, values)) / 1024:.0f} KiB, "
-              f"{sum(map(len, values)) / 2**20:.1f} MiB written")
+        print(
+            f"strategy_windows changelog: {len(values)} records, largest {max(map(len, values)) / 1024:.0f} KiB, "
+            f"{sum(map(len, values)) / 2**20:.1f} MiB written"
+        )
         print(f"marketdata: {len(candles)} records, {sum(len(r.value or b'') for r in candles) / 2**20:.1f} MiB")
         print(f"old form of the same windows / compact form: {ratio:.2f}x")
     finally:

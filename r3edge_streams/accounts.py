@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _FIELDS = {"exchange", "api_key", "secret", "password"}
@@ -65,7 +66,7 @@ class Accounts:
         return sorted(self._accounts)
 
     @classmethod
-    def load(cls, path: Path | None) -> "Accounts":
+    def load(cls, path: Path | None) -> Accounts:
         """Read ``path`` (None: no accounts)."""
         if path is None:
             return cls()
@@ -89,5 +90,10 @@ def _account(name: str, entry: Any) -> Account:
     if not all(isinstance(value, str) and value for value in entry.values()):
         raise AccountsError(f"account {name!r}: every field must be a non-empty string")
     password = entry.get("password")
-    return Account(name=name, exchange=entry["exchange"], api_key=Secret(entry["api_key"]),
-                   secret=Secret(entry["secret"]), password=Secret(password) if password else None)
+    return Account(
+        name=name,
+        exchange=entry["exchange"],
+        api_key=Secret(entry["api_key"]),
+        secret=Secret(entry["secret"]),
+        password=Secret(password) if password else None,
+    )

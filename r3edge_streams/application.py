@@ -1,6 +1,7 @@
 """The one Faust application, configured only from :mod:`r3edge_streams.config`.
 
-In: ``R3EDGE_*`` settings. Out: ``app`` (the faust.App) and ``settings``.
+In: ``R3EDGE_*`` settings. Out: ``app`` (the faust.App) and ``settings``; nothing else lives
+here (the worker's long-lived objects are in :mod:`.services`).
 Faust is given an empty environment, so its own variables (BROKER_URL, WEB_PORT, ...) cannot
 silently override ours. Agents and views are found by autodiscovery when a worker starts.
 """
@@ -9,15 +10,7 @@ from __future__ import annotations
 
 import faust
 
-from .config import Settings, TradingMode, load_settings
-from .failpoints import Failpoints
-from .domain.sessions import Decision, FieldError, allowed_modes
-from .outcomes import Outcomes
-from .accounts import Accounts
-from .exchanges.registry import is_known_exchange
-from .models import SessionSpec
-from .strategies.base import StrategyError
-from .strategies.registry import create as create_strategy
+from .config import Settings, load_settings
 from .provisioning import bootstrap_servers, catalogue_plans, ensure_topics
 
 
@@ -66,43 +59,3 @@ app = R3edgeApp(
     autodiscover=["r3edge_streams.agents", "r3edge_streams.web"],
     origin="r3edge_streams",
 )
-
-#: Session modes this deployment accepts (live only when R3EDGE_TRADING_MODE=live).
-SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)
-#: decisions of the session agent, awaited by the session views of the same worker
-session_outcomes: Outcomes[Decision] = Outcomes()
-failpoints = Failpoints(settings.failpoint)
-
-
-#: exchange credentials by account name (secrets stay in this process, masked)
-accounts = Accounts.load(settings.accounts_file)
-
-
-def check_spec(spec: SessionSpec) -> FieldError | None:
-    """What this deployment can check of ``spec``: its strategy and exchange, and its account."""
-    return check_strategy(spec) or check_account(spec)
-
-
-def check_account(spec: SessionSpec) -> FieldError | None:
-    """A named account exists on this worker and belongs to the session's exchange."""
-    if spec.account is None:
-        return None
-    account = accounts.get(spec.account)
-    if account is None:
-        return FieldError("account", f"no account {spec.account!r} is configured on this deployment")
-    if account.exchange != spec.exchange:
-        return FieldError("account", f"account {spec.account!r} is for {account.exchange}, not {spec.exchange}")
-    return None
-
-
-def check_strategy(spec: SessionSpec) -> FieldError | None:
-    """The exchange of ``spec`` is known, and its strategy exists and accepts its parameters."""
-    if not is_known_exchange(spec.exchange):
-        return FieldError("exchange", f"unknown exchange {spec.exchange!r}: not a ccxt exchange id nor 'replay'")
-    try:
-        create_strategy(spec.strategy, spec.parameters)
-    except StrategyError as exc:
-        if str(exc).startswith("unknown strategy"):
-            return FieldError("strategy", str(exc))
-        return FieldError(f"parameters.{exc.parameter}" if exc.parameter else "parameters", str(exc))
-    return None

@@ -1,20 +1,24 @@
 """The topic catalogue: every Kafka topic of the system, its key, value type and users.
 
-In: nothing (pure data). Out: ``CATALOGUE`` and ``SPECS``, read by topic provisioning,
-by :mod:`.topics` (the Faust topics), by the strict consumer in :mod:`.streams`, and by the
-README's topic table (a test keeps them equal).
+In: nothing (pure data). Out: one typed handle per topic (``MARKETDATA: TopicSpec[Candle]``, ...),
+the way every producer and consumer names a topic, so a value of the wrong type for its topic
+is a type error; ``CATALOGUE`` and ``SPECS`` (by name) for topic provisioning, :mod:`.topics`
+(the Faust topics) and the README's topic table (a test keeps them equal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Generic, TypeVar
 
+from .domain import rules
 from .models import (
     Candle,
     DeadLetter,
     ExecutionReport,
+    MalformedMessage,
     Notification,
     Order,
     Position,
@@ -25,81 +29,163 @@ from .models import (
     StrategyCandle,
     StrategyCommand,
     WorkloadCommand,
+    decode_key,
+    parse_bytes,
 )
-from .models import MalformedMessage, decode_key, parse_bytes
 from .models.base import Record
-from .domain import rules
+
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True)
-class TopicSpec:
-    """One catalogue entry. ``key_of`` gives the key a value must travel under (None: any)."""
+class TopicSpec(Generic[R]):
+    """One catalogue entry, carrying values of type ``R``. ``key_of`` gives the key a value must
+    travel under (None: any); ``check`` is the topic's domain rule (None: the codec suffices)."""
 
     name: str
     key: str
-    value_type: type[Record]
+    value_type: type[R]
     producers: str
     consumers: str
-    key_of: Optional[Callable[[Record], Optional[str]]] = None
-    retention: Optional[timedelta] = None
-    check: Optional[Callable[[Any], Optional[str]]] = None  # the topic's domain rule (None: keeps it)
+    key_of: Callable[[R], str | None] | None = None
+    retention: timedelta | None = None
+    check: Callable[[R], str | None] | None = None
 
-    def decode(self, key: bytes | None, value: bytes | None) -> tuple[Optional[str], Record]:
+    def decode(self, key: bytes | None, value: bytes | None) -> tuple[str | None, R]:
         """The key and record of a message of this topic, or MalformedMessage saying why not: it
         must pass the strict codec, travel under its value's key and keep the topic's rule."""
         decoded_key = decode_key(key)
         record = parse_bytes(self.value_type, value)
         if self.key_of is not None and decoded_key != self.key_of(record):
-            raise MalformedMessage(f"key {decoded_key!r} does not match the value's key {self.key_of(record)!r}",
-                                   "key")
+            raise MalformedMessage(f"key {decoded_key!r} does not match the value's key {self.key_of(record)!r}", "key")
         problem = self.check(record) if self.check is not None else None
         if problem is not None:
             raise MalformedMessage(f"breaks a rule of {self.name}: {problem}")
         return decoded_key, record
 
 
-def _field(name: str) -> Callable[[Record], Optional[str]]:
-    def key_of(value: Record) -> Optional[str]:
+def _field(name: str) -> Callable[[Record], str | None]:
+    def key_of(value: Record) -> str | None:
         return str(getattr(value, name))
 
     key_of.__name__ = f"key_of_{name}"
     return key_of
 
 
-CATALOGUE: tuple[TopicSpec, ...] = (
-    TopicSpec("strategycommands", "strategyId", StrategyCommand, "SessionManager (session start/stop)",
-              "StrategyExecutor (activation agent)", key_of=_field("strategy_id"), check=rules.strategy_command_rule),
-    TopicSpec("workloadcommands", "market (exchange:symbol:timeframe)", WorkloadCommand,
-              "StrategyExecutor (activation agent), operators", "DataCollect (workload agent)",
-              key_of=lambda c: c.market, check=rules.workload_command_rule),
-    TopicSpec("marketdata", "market (exchange:symbol:timeframe)", Candle, "DataCollect (collector)",
-              "DataCollect (fan-out agent), dashboards, backtests",
-              key_of=lambda c: c.market, check=rules.candle_rule),
-    TopicSpec("strategiesdata", "strategyId", StrategyCandle, "DataCollect (fan-out agent)", "StrategyExecutor",
-              key_of=_field("strategy_id"), check=rules.strategy_candle_rule),
-    TopicSpec("sessioncommands", "sessionId", SessionCommand, "web views, external clients, tracker (auto-stop)",
-              "SessionManager",
-              key_of=_field("session_id")),
-    TopicSpec("sessionsrequest", "sessionId", SessionRequest, "StrategyExecutor, Scheduler, DataCollect",
-              "tracker (session feeds, auto-stop), PositionTracker", key_of=_field("session_id"),
-              check=rules.request_rule),
-    TopicSpec("signals", "strategyId (broadcast)", Signal, "StrategyExecutor",
-              "StrategyExecutor (read back after a takeover), NotificationService, dashboard",
-              key_of=_field("strategy_id"), check=rules.signal_rule),
-    TopicSpec("raworders", "orderId", RawOrder, "PositionTracker", "MoneyManager", key_of=_field("order_id")),
-    TopicSpec("orders", "orderId", Order, "MoneyManager", "OrderManager", key_of=_field("order_id")),
-    TopicSpec("executions", "sessionId", ExecutionReport, "OrderManager", "PositionTracker, NotificationService",
-              key_of=_field("session_id")),
-    TopicSpec("positions", "sessionId", Position, "PositionTracker",
-              "positions agent (auto-stop), dashboard, NotificationService",
-              key_of=_field("session_id"), check=rules.position_rule),
-    TopicSpec("notifications", "sessionId (or none)", Notification, "every service", "NotificationService",
-              key_of=lambda n: n.session_id),
-    TopicSpec("deadletters", "source topic name", DeadLetter, "every agent", "operators",
-              retention=timedelta(days=30)),
+STRATEGYCOMMANDS: TopicSpec[StrategyCommand] = TopicSpec(
+    "strategycommands",
+    "strategyId",
+    StrategyCommand,
+    "SessionManager (session start/stop)",
+    "StrategyExecutor (activation agent)",
+    key_of=_field("strategy_id"),
+    check=rules.strategy_command_rule,
+)
+WORKLOADCOMMANDS: TopicSpec[WorkloadCommand] = TopicSpec(
+    "workloadcommands",
+    "market (exchange:symbol:timeframe)",
+    WorkloadCommand,
+    "StrategyExecutor (activation agent), operators",
+    "DataCollect (workload agent)",
+    key_of=lambda c: c.market,
+    check=rules.workload_command_rule,
+)
+MARKETDATA: TopicSpec[Candle] = TopicSpec(
+    "marketdata",
+    "market (exchange:symbol:timeframe)",
+    Candle,
+    "DataCollect (collector)",
+    "DataCollect (fan-out agent), dashboards, backtests",
+    key_of=lambda c: c.market,
+    check=rules.candle_rule,
+)
+STRATEGIESDATA: TopicSpec[StrategyCandle] = TopicSpec(
+    "strategiesdata",
+    "strategyId",
+    StrategyCandle,
+    "DataCollect (fan-out agent)",
+    "StrategyExecutor",
+    key_of=_field("strategy_id"),
+    check=rules.strategy_candle_rule,
+)
+SESSIONCOMMANDS: TopicSpec[SessionCommand] = TopicSpec(
+    "sessioncommands",
+    "sessionId",
+    SessionCommand,
+    "web views, external clients, request intake (auto-stop)",
+    "SessionManager",
+    key_of=_field("session_id"),
+)
+SESSIONSREQUEST: TopicSpec[SessionRequest] = TopicSpec(
+    "sessionsrequest",
+    "sessionId",
+    SessionRequest,
+    "StrategyExecutor, Scheduler, DataCollect",
+    "request intake (session feeds, auto-stop), PositionTracker",
+    key_of=_field("session_id"),
+    check=rules.request_rule,
+)
+SIGNALS: TopicSpec[Signal] = TopicSpec(
+    "signals",
+    "strategyId (broadcast)",
+    Signal,
+    "StrategyExecutor",
+    "StrategyExecutor (read back after a takeover), NotificationService, dashboard",
+    key_of=_field("strategy_id"),
+    check=rules.signal_rule,
+)
+RAWORDERS: TopicSpec[RawOrder] = TopicSpec(
+    "raworders", "orderId", RawOrder, "PositionTracker", "MoneyManager", key_of=_field("order_id")
+)
+ORDERS: TopicSpec[Order] = TopicSpec(
+    "orders", "orderId", Order, "MoneyManager", "OrderManager", key_of=_field("order_id")
+)
+EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
+    "executions",
+    "sessionId",
+    ExecutionReport,
+    "OrderManager",
+    "PositionTracker, NotificationService",
+    key_of=_field("session_id"),
+)
+POSITIONS: TopicSpec[Position] = TopicSpec(
+    "positions",
+    "sessionId",
+    Position,
+    "PositionTracker",
+    "position intake (auto-stop), dashboard, NotificationService",
+    key_of=_field("session_id"),
+    check=rules.position_rule,
+)
+NOTIFICATIONS: TopicSpec[Notification] = TopicSpec(
+    "notifications",
+    "sessionId (or none)",
+    Notification,
+    "every service",
+    "NotificationService",
+    key_of=lambda n: n.session_id,
+)
+DEADLETTERS: TopicSpec[DeadLetter] = TopicSpec(
+    "deadletters", "source topic name", DeadLetter, "every agent", "operators", retention=timedelta(days=30)
 )
 
-SPECS: dict[str, TopicSpec] = {spec.name: spec for spec in CATALOGUE}
+CATALOGUE: tuple[TopicSpec[Any], ...] = (
+    STRATEGYCOMMANDS,
+    WORKLOADCOMMANDS,
+    MARKETDATA,
+    STRATEGIESDATA,
+    SESSIONCOMMANDS,
+    SESSIONSREQUEST,
+    SIGNALS,
+    RAWORDERS,
+    ORDERS,
+    EXECUTIONS,
+    POSITIONS,
+    NOTIFICATIONS,
+    DEADLETTERS,
+)
+
+SPECS: dict[str, TopicSpec[Any]] = {spec.name: spec for spec in CATALOGUE}
 
 
 def markdown_table() -> str:

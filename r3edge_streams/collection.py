@@ -9,10 +9,10 @@ which workloads this worker owns and read cursors back from ``marketdata``.
 from __future__ import annotations
 
 from datetime import datetime
-
-from faust.types import TopicT as FaustTopic
+from typing import Any
 
 from .application import app, settings
+from .catalogue import DEADLETTERS, MARKETDATA, WORKLOADCOMMANDS, TopicSpec
 from .collector import Collector
 from .domain.candles import Fetched
 from .exchanges.registry import ExchangeRegistry
@@ -22,7 +22,7 @@ from .models.codec import partition_of
 from .provisioning import bootstrap_servers
 from .streams import rejected_candle
 from .tables.workloads import workloads
-from .topics import marketdata, publish_many, workloadcommands
+from .topics import publish_many, topic_name
 
 registry = ExchangeRegistry(settings)
 
@@ -35,11 +35,11 @@ class KafkaCandleSink:
     """
 
     async def publish(self, candles: list[Candle]) -> None:
-        await publish_many("marketdata", candles)
+        await publish_many(MARKETDATA, candles)
 
     async def reject(self, rejected: list[tuple[Fetched, str]]) -> None:
         letters = [rejected_candle(candle, reason) for candle, reason in rejected]
-        await publish_many("deadletters", letters, key="exchange")
+        await publish_many(DEADLETTERS, letters, key="exchange")
 
 
 collector = Collector(
@@ -53,17 +53,18 @@ collector = Collector(
 )
 
 
-def owned_partitions(source: FaustTopic = workloadcommands) -> set[int]:
+def owned_partitions(source: TopicSpec[Any] = WORKLOADCOMMANDS) -> set[int]:
     """Partitions of ``source`` (and so of every table and topic co-partitioned with it) owned here."""
-    topic = source.get_topic_name()
+    topic = topic_name(source)
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
 
 def owned_workloads() -> list[Workload]:
     """The active workloads whose partition this worker owns."""
     mine = owned_partitions()
-    return [w for market, w in list(workloads.items())
-            if w.active and partition_of(market, settings.partitions) in mine]
+    return [
+        w for market, w in list(workloads.items()) if w.active and partition_of(market, settings.partitions) in mine
+    ]
 
 
 async def scan_cursors(markets: list[str], since: datetime) -> dict[str, datetime]:
@@ -73,6 +74,7 @@ async def scan_cursors(markets: list[str], since: datetime) -> dict[str, datetim
         by_partition.setdefault(partition_of(market, settings.partitions), set()).add(market)
     found: dict[str, datetime] = {}
     for partition, group in by_partition.items():
-        found.update(await last_open_times(bootstrap_servers(settings.broker), marketdata.get_topic_name(),
-                                           partition, group, since))
+        found.update(
+            await last_open_times(bootstrap_servers(settings.broker), topic_name(MARKETDATA), partition, group, since)
+        )
     return found

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Coroutine, Iterable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .domain.candles import Fetched, Selection, next_window, select_new, timeframe_delta
 from .domain.markets import TIMEFRAMES
-from .exchanges.base import ExchangeClient, ExchangeError, UnknownMarket
+from .exchanges.errors import ExchangeError, UnknownMarket
+from .exchanges.market_data import MarketData
 from .models import Candle, Workload
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ class Collector:
     ``round_timeout``); ``partition_of``: the partition of a market (read-backs go by partition).
     """
 
-    exchanges: Callable[[str], ExchangeClient]
+    exchanges: Callable[[str], MarketData]
     sink: CandleSink
     lookback: int
     concurrency: int = 4
@@ -126,7 +128,7 @@ class Collector:
 
         Concurrently and each within the round timeout; a market whose exchange or read-back
         fails stays unrecovered (its error shown) and is tried again next round. A found
-        cursor's close is told to the exchange (:meth:`ExchangeClient.observe`).
+        cursor's close is told to the exchange (:meth:`MarketData.observe`).
         """
         await self._round(list(workloads), scan, collect=False)
 
@@ -145,8 +147,9 @@ class Collector:
         due = self._due(workloads, scan is not None, collect)
         readback = self._readback(scan, [w for w in due if w.market not in self._recovered], deadline)
         epoch = self._epoch
-        started = {w.market: asyncio.create_task(self._market_round(w, epoch, readback, collect, deadline))
-                   for w in due}
+        started = {
+            w.market: asyncio.create_task(self._market_round(w, epoch, readback, collect, deadline)) for w in due
+        }
         self._tasks.update(started)
         if started:
             await self._wait(started, deadline)
@@ -186,8 +189,9 @@ class Collector:
             by_partition.setdefault(self.partition_of(workload.market), []).append(workload.market)
         return ReadBack(scan, self.partition_of, by_partition, deadline)
 
-    async def _market_round(self, workload: Workload, epoch: int, readback: ReadBack | None, collect: bool,
-                            deadline: float) -> None:
+    async def _market_round(
+        self, workload: Workload, epoch: int, readback: ReadBack | None, collect: bool, deadline: float
+    ) -> None:
         """Recover (if it needs to be) and collect one market; any failure becomes its error."""
         status = self._status(workload.market)
         limit = asyncio.timeout_at(deadline)
@@ -230,7 +234,7 @@ class Collector:
             if epoch != self._epoch or not await self._page(client, workload, status, epoch):
                 break
 
-    async def _page(self, client: ExchangeClient, workload: Workload, status: MarketStatus, epoch: int) -> bool:
+    async def _page(self, client: MarketData, workload: Workload, status: MarketStatus, epoch: int) -> bool:
         """Fetch and publish one page; True when another page is worth fetching now."""
         now = await self._request(workload.exchange, client.now)
         status.checked_at = now
@@ -239,8 +243,9 @@ class Collector:
         if window is None:
             return False
         fetched = await self._request(
-            workload.exchange, lambda: client.fetch_candles(workload.symbol, workload.timeframe, window.since,
-                                                            window.limit))
+            workload.exchange,
+            lambda: client.fetch_candles(workload.symbol, workload.timeframe, window.since, window.limit),
+        )
         selection = select_new(fetched, cursor, now)
         if not (selection.publish or selection.invalid):
             return False

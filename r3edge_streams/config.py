@@ -13,10 +13,11 @@ import hashlib
 import os
 import re
 import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 PREFIX = "R3EDGE_"
 DEFAULT_BROKER = "kafka://127.0.0.1:9092"
@@ -166,8 +167,10 @@ def _api_tokens(raw: str) -> tuple[tuple[str, str], ...]:
     for item in filter(None, (part.strip() for part in raw.split(","))):
         scope, _, token = item.partition(":")
         if scope not in API_SCOPES or len(token) < 16:
-            raise ValueError(f"each entry must be scope:token with scope {' or '.join(API_SCOPES)} "
-                             "and a token of at least 16 characters")
+            raise ValueError(
+                f"each entry must be scope:token with scope {' or '.join(API_SCOPES)} "
+                "and a token of at least 16 characters"
+            )
         pairs.append((scope, hashlib.sha256(token.encode()).hexdigest()))
     return tuple(pairs)
 

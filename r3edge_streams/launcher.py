@@ -57,8 +57,10 @@ def _supervise(settings: Settings, argv: list[str], env: dict[str, str], signals
     """Run the worker under supervision until a stop signal or until its restarts are given up."""
     if not settings.api_tokens:
         env["R3EDGE_API_TOKENS"] = f"trader:{_local_token()}"
-        print(f"r3edge: API trader token in {TOKEN_FILE.resolve()} (send it as 'Authorization: Bearer <token>')",
-              flush=True)
+        print(
+            f"r3edge: API trader token in {TOKEN_FILE.resolve()} (send it as 'Authorization: Bearer <token>')",
+            flush=True,
+        )
     faust = str(Path(sys.executable).with_name("faust"))
     level = _FAUST_LEVELS.get(settings.log_level, settings.log_level)
     command = [faust, "-A", "r3edge_streams", "worker", "-l", level, *argv]

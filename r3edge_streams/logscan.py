@@ -12,14 +12,14 @@ consuming agent dead-letters it): one bad record never stops a read-back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .catalogue import SPECS
-from .models import Candle, Signal, decode_key
+from .catalogue import MARKETDATA, SIGNALS
+from .models import decode_key
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,13 @@ async def scan_partition(bootstrap: list[str], topic: str, partition: int, since
     finally:
         await consumer.stop()
     if skipped.count:
-        log.warning("read-back of %s[%d] skipped %d undecodable records; first %s", topic, partition,
-                    skipped.count, skipped.first)
+        log.warning(
+            "read-back of %s[%d] skipped %d undecodable records; first %s",
+            topic,
+            partition,
+            skipped.count,
+            skipped.first,
+        )
     return skipped
 
 
@@ -78,8 +83,7 @@ def open_time_visit(markets: set[str], last: dict[str, datetime]) -> Visit:
         market = decode_key(key)
         if market is None or market not in markets:
             return
-        _, candle = SPECS["marketdata"].decode(key, value)  # a candle the fan-out would refuse is no cursor
-        assert isinstance(candle, Candle)
+        _, candle = MARKETDATA.decode(key, value)  # a candle the fan-out would refuse is no cursor
         if market not in last or candle.open_time > last[market]:
             last[market] = candle.open_time
 
@@ -90,8 +94,7 @@ def signal_visit(last: dict[str, datetime]) -> Visit:
     """A visit keeping, in ``last``, the newest signalled candle of each strategy instance."""
 
     def visit(key: bytes | None, value: bytes | None) -> None:
-        _, signal = SPECS["signals"].decode(key, value)
-        assert isinstance(signal, Signal)
+        _, signal = SIGNALS.decode(key, value)
         if signal.strategy_id not in last or signal.candle_time > last[signal.strategy_id]:
             last[signal.strategy_id] = signal.candle_time
 

@@ -38,6 +38,6 @@ class Outcomes(Generic[T]):
         """The outcome, or None after ``timeout`` seconds."""
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._waiting.pop(command_id, None)
             return None

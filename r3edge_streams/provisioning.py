@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -65,8 +65,10 @@ async def ensure_topics(bootstrap: list[str], plans: Iterable[TopicPlan]) -> Non
 
 
 async def _create(admin: AIOKafkaAdminClient, plans: list[TopicPlan]) -> None:
-    topics = [NewTopic(p.name, num_partitions=p.partitions, replication_factor=p.replication,
-                       topic_configs=p.config) for p in plans]
+    topics = [
+        NewTopic(p.name, num_partitions=p.partitions, replication_factor=p.replication, topic_configs=p.config)
+        for p in plans
+    ]
     try:
         await admin.create_topics(topics)
     except TopicAlreadyExistsError:
@@ -81,8 +83,12 @@ async def _wait_visible(admin: AIOKafkaAdminClient, wanted: dict[str, TopicPlan]
         counts = await _partition_counts(admin, list(wanted))
         wrong = {n: c for n, c in counts.items() if c and c != wanted[n].partitions}
         if wrong:
-            raise ProvisioningError("topics exist with another partition count than configured: " + ", ".join(
-                f"{name} has {count}, expected {wanted[name].partitions}" for name, count in sorted(wrong.items())))
+            raise ProvisioningError(
+                "topics exist with another partition count than configured: "
+                + ", ".join(
+                    f"{name} has {count}, expected {wanted[name].partitions}" for name, count in sorted(wrong.items())
+                )
+            )
         if all(counts.get(name) for name in wanted):
             return
         if loop.time() > deadline:

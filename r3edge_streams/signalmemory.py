@@ -12,8 +12,8 @@ scan per partition, from that record's time (less a clock-skew margin), finds th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
 
 Scan = Callable[[int, datetime], Awaitable[dict[str, datetime]]]
 SKEW_MARGIN = timedelta(minutes=5)

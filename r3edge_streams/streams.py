@@ -19,20 +19,21 @@ import asyncio
 import base64
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Awaitable, Callable, TypeVar
+from typing import TypeVar
 
 from aiokafka.errors import KafkaError
 from faust.types import StreamT
 from faust.types.tuples import Message
 
 from .application import settings
-from .catalogue import SPECS, TopicSpec
+from .catalogue import DEADLETTERS, TopicSpec
 from .domain.candles import Fetched, InvalidCandle
 from .models import DeadLetter, MalformedMessage, encode_key
 from .models.base import Record
 from .models.codec import partition_of
-from .topics import TOPICS, publish
+from .topics import channel, publish
 
 M = TypeVar("M", bound=Record)
 Step = Callable[[M], Awaitable[None]]
@@ -43,13 +44,12 @@ MAX_REASON = 2000
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)  # seconds between tries of a step Kafka could not take
 
 
-async def consume(stream: StreamT[bytes], topic_name: str, model: type[M], step: Step[M]) -> None:
-    """Run ``step`` on every valid message of ``stream``; dead-letter or forward the rest."""
-    spec = SPECS[topic_name]
+async def consume(stream: StreamT[bytes], spec: TopicSpec[M], step: Step[M]) -> None:
+    """Run ``step`` on every valid message of ``stream`` (over ``spec``); dead-letter or forward the rest."""
     async for event in stream.events():
         message = event.message
         try:
-            key, value = decoded(message, spec, model)
+            key, value = spec.decode(message.key, message.value)
         except MalformedMessage as exc:
             await reject(message, str(exc))
             continue
@@ -59,23 +59,22 @@ async def consume(stream: StreamT[bytes], topic_name: str, model: type[M], step:
         await _run(step, value, message)
 
 
-def decoded(message: Message, spec: TopicSpec, model: type[M]) -> tuple[str | None, M]:
-    """The key and record of ``message``, or MalformedMessage saying why it cannot be taken."""
-    key, value = spec.decode(message.key, message.value)
-    assert isinstance(value, model), f"{spec.name} carries {spec.value_type.__name__}, not {model.__name__}"
-    return key, value
-
-
 def _misrouted(message: Message, key: str) -> bool:
     return partition_of(key, settings.partitions) != message.partition
 
 
-async def _forward(message: Message, spec: TopicSpec, key: str) -> None:
+async def _forward(message: Message, spec: TopicSpec[M], key: str) -> None:
     """Send a message produced to the wrong partition for its key to the right one (same bytes)."""
     owner = partition_of(key, settings.partitions)
-    log.warning("%s[%s]@%s has key %r of partition %s: forwarded there", message.topic, message.partition,
-                message.offset, key, owner)
-    future = await TOPICS[spec.name].send(key=encode_key(key), value=message.value, partition=owner)
+    log.warning(
+        "%s[%s]@%s has key %r of partition %s: forwarded there",
+        message.topic,
+        message.partition,
+        message.offset,
+        key,
+        owner,
+    )
+    future = await channel(spec).send(key=encode_key(key), value=message.value, partition=owner)
     await future
 
 
@@ -92,8 +91,15 @@ async def _run(step: Step[M], value: M, message: Message) -> None:
                 return
             delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
             attempt += 1
-            log.warning("%s[%s]@%s: Kafka unavailable (%s), retry %d in %.1f s", message.topic,
-                        message.partition, message.offset, exc, attempt, delay)
+            log.warning(
+                "%s[%s]@%s: Kafka unavailable (%s), retry %d in %.1f s",
+                message.topic,
+                message.partition,
+                message.offset,
+                exc,
+                attempt,
+                delay,
+            )
             await asyncio.sleep(delay)  # nothing else can progress either: no fault of the message
         except Exception as exc:  # noqa: BLE001 - one message's failure must not stop the agent
             await _failed(message, exc)
@@ -107,7 +113,7 @@ async def _failed(message: Message, exc: BaseException) -> None:
 
 async def reject(message: Message, reason: str) -> None:
     """Dead-letter ``message`` with ``reason`` and wait until Kafka has it."""
-    await publish("deadletters", dead_letter(message, reason), key=message.topic)
+    await publish(DEADLETTERS, dead_letter(message, reason), key=message.topic)
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
 
 

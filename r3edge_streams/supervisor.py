@@ -70,7 +70,7 @@ class StopSignals:
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
 
-    def install(self) -> "StopSignals":
+    def install(self) -> StopSignals:
         """Handle the stop signals in this process (the main thread) from now on."""
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._on_signal)
@@ -136,8 +136,10 @@ class Supervisor:
             delay = self.policy.after_exit(uptime)
             if delay is None:
                 return self._give_up(code)
-            self.log.info(f"worker (pid {worker.pid}) exited with {describe_exit(code)} after {uptime:.1f} s; "
-                          f"restarting it in {delay:g} s")
+            self.log.info(
+                f"worker (pid {worker.pid}) exited with {describe_exit(code)} after {uptime:.1f} s; "
+                f"restarting it in {delay:g} s"
+            )
             if self.signals.wait(delay):
                 self.log.info("stopped while waiting to restart the worker")
         return 0
@@ -157,15 +159,19 @@ class Supervisor:
             try:
                 worker.wait(self.stop_timeout)
             except subprocess.TimeoutExpired:
-                self.log.error(f"worker (pid {worker.pid}) did not stop within {self.stop_timeout:g} s "
-                               f"of {received.name}; killing it")
+                self.log.error(
+                    f"worker (pid {worker.pid}) did not stop within {self.stop_timeout:g} s "
+                    f"of {received.name}; killing it"
+                )
                 worker.kill()
                 worker.wait()
         self.log.info(f"worker (pid {worker.pid}) stopped ({describe_exit(worker.returncode)})")
         return 0
 
     def _give_up(self, code: int) -> int:
-        self.log.error(f"the worker ended {self.policy.quick_failures} times in a row within "
-                       f"{self.policy.quick_exit:g} s of starting (last: {describe_exit(code)}); "
-                       "not restarting it again: its output above says why")
+        self.log.error(
+            f"the worker ended {self.policy.quick_failures} times in a row within "
+            f"{self.policy.quick_exit:g} s of starting (last: {describe_exit(code)}); "
+            "not restarting it again: its output above says why"
+        )
         return code if code > 0 else 1

@@ -16,21 +16,22 @@ from faust.types import StreamT
 from mode.types.signals import BaseSignalT
 
 from ..application import app, settings
+from ..catalogue import MARKETDATA, SESSIONSREQUEST, STRATEGIESDATA, WORKLOADCOMMANDS
 from ..collection import collector, owned_workloads, registry, scan_cursors
 from ..domain.fanout import price_updates, strategy_candles
 from ..domain.workloads import apply_workload_command
 from ..models import Candle, WorkloadCommand
 from ..streams import consume
 from ..tables.workloads import workloads
-from ..topics import marketdata, publish_many, workloadcommands
+from ..topics import channel, publish_many
 
 log = logging.getLogger(__name__)
 
 
-@app.agent(workloadcommands, name="workloads")
+@app.agent(channel(WORKLOADCOMMANDS), name="workloads")
 async def workload_agent(stream: StreamT[bytes]) -> None:
     """Acquire/release of a market by a strategy instance for a session."""
-    await consume(stream, "workloadcommands", WorkloadCommand, take_workload_command)
+    await consume(stream, WORKLOADCOMMANDS, take_workload_command)
 
 
 async def take_workload_command(command: WorkloadCommand) -> None:
@@ -39,18 +40,18 @@ async def take_workload_command(command: WorkloadCommand) -> None:
         workloads[command.market] = updated
 
 
-@app.agent(marketdata, name="fanout")
+@app.agent(channel(MARKETDATA), name="fanout")
 async def fanout_agent(stream: StreamT[bytes]) -> None:
     """Each candle to the strategy instances and sessions that need its market."""
-    await consume(stream, "marketdata", Candle, fan_out)
+    await consume(stream, MARKETDATA, fan_out)
 
 
 async def fan_out(candle: Candle) -> None:
     workload = workloads.get(candle.market)
     if workload is None or not workload.active:
         return
-    await publish_many("strategiesdata", strategy_candles(candle, workload), confirm=False)
-    await publish_many("sessionsrequest", price_updates(candle, workload), confirm=False)
+    await publish_many(STRATEGIESDATA, strategy_candles(candle, workload), confirm=False)
+    await publish_many(SESSIONSREQUEST, price_updates(candle, workload), confirm=False)
 
 
 @app.timer(interval=settings.collect_interval, name="collector")

@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from typing import Any, cast
 
 from ..application import app
+from ..catalogue import SESSIONCOMMANDS, SESSIONSREQUEST
 from ..collection import owned_partitions
 from ..domain.schedule import due_ticks
 from ..models.codec import partition_of
 from ..tables.sessions import sessions
-from ..topics import publish_many, sessioncommands
+from ..topics import publish_many
 
 log = logging.getLogger(__name__)
 TICK_RESOLUTION = 0.5  # seconds between scheduler rounds: ticks land within this of their slot
@@ -30,11 +31,14 @@ async def scheduler_timer() -> None:
     if app.rebalancing or not cast(Any, app.tables).recovery.completed.is_set():
         return
     try:
-        mine = owned_partitions(sessioncommands)
-        states = [state for key, state in list(sessions.items())
-                  if partition_of(key, sessions.partitions or app.conf.topic_partitions) in mine]
+        mine = owned_partitions(SESSIONCOMMANDS)
+        states = [
+            state
+            for key, state in list(sessions.items())
+            if partition_of(key, sessions.partitions or app.conf.topic_partitions) in mine
+        ]
         ticks = due_ticks(states, _ticked, datetime.now(timezone.utc))  # the clock is read here, once
-        await publish_many("sessionsrequest", ticks)
+        await publish_many(SESSIONSREQUEST, ticks)
         _ticked.update({tick.session_id: tick.at for tick in ticks})
         for gone in set(_ticked) - {state.session_id for state in states}:
             del _ticked[gone]

@@ -13,22 +13,24 @@ import logging
 
 from faust.types import StreamT
 
-from ..application import SESSION_MODES, app, check_spec, session_outcomes
+from ..application import app
+from ..catalogue import NOTIFICATIONS, SESSIONCOMMANDS, STRATEGYCOMMANDS
 from ..domain.notices import command_rejected, session_ended
 from ..domain.sessions import Applied, Deleted, Rejected, apply_command, strategy_changes
 from ..models import SessionCommand, SessionStatus
+from ..services import SESSION_MODES, check_spec, session_outcomes
 from ..streams import consume
 from ..tables.sessions import sessions
-from ..topics import publish, publish_many, sessioncommands
+from ..topics import channel, publish, publish_many
 
 log = logging.getLogger(__name__)
 _ENDED = frozenset({SessionStatus.STOPPED, SessionStatus.FAILED})
 
 
-@app.agent(sessioncommands, name="sessions")
+@app.agent(channel(SESSIONCOMMANDS), name="sessions")
 async def session_agent(stream: StreamT[bytes]) -> None:
     """Read a command, decide with the pure core, write the table or report the rejection."""
-    await consume(stream, "sessioncommands", SessionCommand, take_session_command)
+    await consume(stream, SESSIONCOMMANDS, take_session_command)
 
 
 async def take_session_command(command: SessionCommand) -> None:
@@ -37,14 +39,14 @@ async def take_session_command(command: SessionCommand) -> None:
     if isinstance(decision, Applied):
         # effects first, confirmed, then the table: a crash in between repeats the effects
         # (idempotent downstream) instead of recording a change whose effects were lost
-        await publish_many("strategycommands", strategy_changes(before, decision.state))
+        await publish_many(STRATEGYCOMMANDS, strategy_changes(before, decision.state))
         if decision.state.status in _ENDED and (before is None or before.status is not decision.state.status):
-            await publish("notifications", session_ended(decision.state))
+            await publish(NOTIFICATIONS, session_ended(decision.state))
         sessions[command.session_id] = decision.state
     elif isinstance(decision, Deleted) and decision.previous is not None:
-        await publish_many("strategycommands", strategy_changes(decision.previous, None))
+        await publish_many(STRATEGYCOMMANDS, strategy_changes(decision.previous, None))
         del sessions[command.session_id]
     elif isinstance(decision, Rejected):
         log.info("session command %s rejected: %s", command.command_id, decision.reason)
-        await publish("notifications", command_rejected(command, decision.reason))
+        await publish(NOTIFICATIONS, command_rejected(command, decision.reason))
     session_outcomes.settle(command.command_id, decision)

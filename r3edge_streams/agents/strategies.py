@@ -16,29 +16,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any
 
 from faust.types import StreamT
 from mode.types.signals import BaseSignalT
 
-from ..application import app, failpoints, settings
+from ..application import app, settings
+from ..catalogue import NOTIFICATIONS, SESSIONSREQUEST, SIGNALS, STRATEGIESDATA, STRATEGYCOMMANDS, WORKLOADCOMMANDS
 from ..collection import registry
-from ..logscan import last_signals
-from ..provisioning import bootstrap_servers
-from ..signalmemory import SignalMemory
 from ..domain.activation import apply_strategy_command
 from ..domain.candles import close_time, is_closed, timeframe_delta
 from ..domain.notices import strategy_failed
-from ..exchanges.base import ExchangeClient, ExchangeError
+from ..exchanges.errors import ExchangeError
+from ..exchanges.market_data import MarketData
+from ..logscan import last_signals
 from ..models import ActiveStrategy, Candle, StrategyCandle, StrategyCommand, StrategyWindow
+from ..provisioning import bootstrap_servers
+from ..services import failpoints
+from ..signalmemory import SignalMemory
 from ..strategies.base import Strategy, StrategyError
 from ..strategies.registry import create
 from ..strategies.runner import Step, catch_up, fresh, halted, missed, step
 from ..streams import consume
 from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
-from ..topics import publish, publish_many, signals, strategiesdata, strategycommands
+from ..topics import channel, publish, publish_many, topic_name
 
 log = logging.getLogger(__name__)
 HISTORY_PATIENCE = 10.0  # seconds to wait for an exchange clock that lags the candle to warm from
@@ -70,35 +74,39 @@ class _Unpacked:
 def _same(one: StrategyWindow, other: StrategyWindow) -> bool:
     """Whether two windows of one instance hold the same candles (this agent alone writes them,
     always a suffix of one growing series, so the ends and the length tell)."""
-    return (one.generation == other.generation and len(one.rows) == len(other.rows)
-            and one.rows[:1] == other.rows[:1] and one.rows[-1:] == other.rows[-1:])
+    return (
+        one.generation == other.generation
+        and len(one.rows) == len(other.rows)
+        and one.rows[:1] == other.rows[:1]
+        and one.rows[-1:] == other.rows[-1:]
+    )
 
 
 _unpacked = _Unpacked()
 
 
-@app.agent(strategycommands, name="activation")
+@app.agent(channel(STRATEGYCOMMANDS), name="activation")
 async def activation_agent(stream: StreamT[bytes]) -> None:
     """Follow/unfollow: update the instance, then ask data collection for its market."""
-    await consume(stream, "strategycommands", StrategyCommand, take_strategy_command)
+    await consume(stream, STRATEGYCOMMANDS, take_strategy_command)
 
 
 async def take_strategy_command(command: StrategyCommand) -> None:
     outcome = apply_strategy_command(active_strategies.get(command.strategy_id), command)
     if outcome is not None:
         instance, workload_commands = outcome
-        await publish_many("workloadcommands", workload_commands)  # confirmed before the table write
+        await publish_many(WORKLOADCOMMANDS, workload_commands)  # confirmed before the table write
         active_strategies[command.strategy_id] = instance
 
 
-@app.agent(strategiesdata, name="strategies")
+@app.agent(channel(STRATEGIESDATA), name="strategies")
 async def strategy_agent(stream: StreamT[bytes]) -> None:
     """Each closed candle once per instance: window, decision, signal to every follower."""
 
     async def take(message: StrategyCandle) -> None:
         await take_candle(message, stream)
 
-    await consume(stream, "strategiesdata", StrategyCandle, take)
+    await consume(stream, STRATEGIESDATA, take)
 
 
 async def take_candle(message: StrategyCandle, stream: StreamT[bytes]) -> None:
@@ -113,8 +121,11 @@ async def take_candle(message: StrategyCandle, stream: StreamT[bytes]) -> None:
     if window is not None and missed(window, message.candle):
         gap = await _missed(instance, window, message.candle)
         if gap is None:
-            log.warning("%s missed candles before %s that the exchange cannot give: warming afresh",
-                        instance.strategy_id, message.candle.open_time.isoformat())
+            log.warning(
+                "%s missed candles before %s that the exchange cannot give: warming afresh",
+                instance.strategy_id,
+                message.candle.open_time.isoformat(),
+            )
             window = None
         candles = [*(gap or []), message.candle]
     updated = await _decide(instance, window, candles, strategy, stream)
@@ -122,8 +133,13 @@ async def take_candle(message: StrategyCandle, stream: StreamT[bytes]) -> None:
         strategy_windows[message.strategy_id] = updated
 
 
-async def _decide(instance: ActiveStrategy, window: StrategyWindow | None, candles: Sequence[Candle],
-                  strategy: Strategy, stream: StreamT[bytes]) -> StrategyWindow | None:
+async def _decide(
+    instance: ActiveStrategy,
+    window: StrategyWindow | None,
+    candles: Sequence[Candle],
+    strategy: Strategy,
+    stream: StreamT[bytes],
+) -> StrategyWindow | None:
     """Step through ``candles`` in order, sending each step's effects; the last new window."""
     updated = None
     for candle in candles:
@@ -147,8 +163,9 @@ async def _missed(instance: ActiveStrategy, window: StrategyWindow, candle: Cand
             exchange = registry.get(instance.exchange)
             await exchange.observe(close_time(candle))
             await _caught_up(exchange, close_time(candle))
-            fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe,
-                                                   window.last_open + timeframe_delta(candle.timeframe), MAX_CATCH_UP)
+            fetched = await exchange.fetch_candles(
+                instance.symbol, instance.timeframe, window.last_open + timeframe_delta(candle.timeframe), MAX_CATCH_UP
+            )
     except (ExchangeError, TimeoutError) as exc:
         log.warning("cannot fetch the candles %s missed: %s", instance.strategy_id, exc)
         return None
@@ -164,8 +181,7 @@ async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes
     assert result.window is not None
     if result.window.failed:
         log.warning("strategy %s failed: %s", instance.strategy_id, result.window.failed)
-        await publish("notifications", strategy_failed(instance, result.window.failed,
-                                                       close_time(result.candles[-1])))
+        await publish(NOTIFICATIONS, strategy_failed(instance, result.window.failed, close_time(result.candles[-1])))
         return
     if result.signal is None:
         return
@@ -174,13 +190,13 @@ async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes
     produced = datetime.fromtimestamp(event.message.timestamp, tz=timezone.utc)
     if await memory.signalled(event.message.partition, produced, instance.strategy_id, result.signal.candle_time):
         return
-    await publish_many("sessionsrequest", result.requests)
-    await publish_many("signals", [result.signal])
+    await publish_many(SESSIONSREQUEST, result.requests)
+    await publish_many(SIGNALS, [result.signal])
     failpoints.reach("strategies.after_signal")  # tests crash here: effects sent, window not written
 
 
 async def _scan_signals(partition: int, since: datetime) -> dict[str, datetime]:
-    return await last_signals(bootstrap_servers(settings.broker), signals.get_topic_name(), partition, since)
+    return await last_signals(bootstrap_servers(settings.broker), topic_name(SIGNALS), partition, since)
 
 
 memory = SignalMemory(_scan_signals)
@@ -224,13 +240,20 @@ async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Seq
             exchange = registry.get(instance.exchange)
             await exchange.observe(close_time(candle))  # a replay's clock never lags a candle it published
             if not await _caught_up(exchange, close_time(candle)):
-                log.warning("exchange %s is behind %s: warming %s with what it has", instance.exchange,
-                            close_time(candle).isoformat(), instance.strategy_id)
+                log.warning(
+                    "exchange %s is behind %s: warming %s with what it has",
+                    instance.exchange,
+                    close_time(candle).isoformat(),
+                    instance.strategy_id,
+                )
             for widen in HISTORY_WIDENING:
                 since = candle.open_time - timeframe_delta(candle.timeframe) * needed * widen
                 fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe, since, needed * widen + 1)
-                earlier = [c for c in fetched if isinstance(c, Candle) and c.open_time < candle.open_time
-                           and is_closed(c, candle.open_time)]
+                earlier = [
+                    c
+                    for c in fetched
+                    if isinstance(c, Candle) and c.open_time < candle.open_time and is_closed(c, candle.open_time)
+                ]
                 if len(earlier) >= needed:
                     break
     except (ExchangeError, TimeoutError) as exc:
@@ -238,7 +261,7 @@ async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Seq
     return earlier[-needed:]
 
 
-async def _caught_up(exchange: ExchangeClient, moment: datetime, patience: float = HISTORY_PATIENCE) -> bool:
+async def _caught_up(exchange: MarketData, moment: datetime, patience: float = HISTORY_PATIENCE) -> bool:
     """Wait (at most ``patience`` seconds) until the exchange's clock reaches ``moment``."""
     deadline = asyncio.get_running_loop().time() + patience
     while await exchange.now() < moment:

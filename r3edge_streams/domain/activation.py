@@ -33,20 +33,33 @@ def apply_strategy_command(
         sessions.remove(command.session_id)
         workload = WorkloadAction.RELEASE
     instance = ActiveStrategy(
-        strategy_id=command.strategy_id, strategy=command.strategy, parameters=command.parameters,
-        exchange=command.exchange, symbol=command.symbol, timeframe=command.timeframe, sessions=sessions,
-        version=(current.version if current else 0) + 1, updated_at=command.at,
+        strategy_id=command.strategy_id,
+        strategy=command.strategy,
+        parameters=command.parameters,
+        exchange=command.exchange,
+        symbol=command.symbol,
+        timeframe=command.timeframe,
+        sessions=sessions,
+        version=(current.version if current else 0) + 1,
+        updated_at=command.at,
         generation=current.generation if current else 0,
     )
     change = WorkloadCommand(
-        command_id=f"{workload.value}:{command.command_id}", action=workload, exchange=command.exchange,
-        symbol=command.symbol, timeframe=command.timeframe, strategy_id=command.strategy_id,
-        session_id=command.session_id, at=command.at,
+        command_id=f"{workload.value}:{command.command_id}",
+        action=workload,
+        exchange=command.exchange,
+        symbol=command.symbol,
+        timeframe=command.timeframe,
+        strategy_id=command.strategy_id,
+        session_id=command.session_id,
+        at=command.at,
     )
     return instance, [change]
 
 
-def _reset(current: ActiveStrategy | None, command: StrategyCommand) -> tuple[ActiveStrategy, list[WorkloadCommand]] | None:
+def _reset(
+    current: ActiveStrategy | None, command: StrategyCommand
+) -> tuple[ActiveStrategy, list[WorkloadCommand]] | None:
     if current is None:
         return None
     return current.derive(generation=current.generation + 1, version=current.version + 1, updated_at=command.at), []

@@ -28,12 +28,16 @@ def session_pnl(position: Position | None, feed: SessionFeed | None) -> Decimal:
 def watched(state: SessionState) -> bool:
     """Whether ``state`` is running with any auto-stop condition (else nothing to check)."""
     conditions = state.spec.auto_stop
-    return state.status in _RUNNING and (conditions.max_duration_seconds is not None
-                                         or conditions.loss_limit is not None or conditions.gain_target is not None)
+    return state.status in _RUNNING and (
+        conditions.max_duration_seconds is not None
+        or conditions.loss_limit is not None
+        or conditions.gain_target is not None
+    )
 
 
-def auto_stop_reason(state: SessionState, feed: SessionFeed | None, position: Position | None,
-                     at: datetime) -> str | None:
+def auto_stop_reason(
+    state: SessionState, feed: SessionFeed | None, position: Position | None, at: datetime
+) -> str | None:
     """Why ``state`` must stop now, or None."""
     if state.status not in _RUNNING:
         return None
@@ -52,5 +56,10 @@ def auto_stop_reason(state: SessionState, feed: SessionFeed | None, position: Po
 
 def auto_stop_command(state: SessionState, reason: str, at: datetime) -> SessionCommand:
     """The stop of ``state`` as if its trader had asked, carrying the reason."""
-    return SessionCommand(command_id=f"autostop:{state.session_id}:v{state.version}", session_id=state.session_id,
-                          kind=CommandKind.STOP, issued_at=at, reason=reason)
+    return SessionCommand(
+        command_id=f"autostop:{state.session_id}:v{state.version}",
+        session_id=state.session_id,
+        kind=CommandKind.STOP,
+        issued_at=at,
+        reason=reason,
+    )

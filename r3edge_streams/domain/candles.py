@@ -8,10 +8,10 @@ ones with their reason, the window to fetch next, and coarser candles built from
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Iterable, Sequence, Union
 
 from ..models import Candle
 from ..models.market import OnMarket
@@ -54,7 +54,7 @@ class InvalidCandle(OnMarket):
     reason: str
 
 
-Fetched = Union[Candle, InvalidCandle]
+Fetched = Candle | InvalidCandle
 
 
 def close_time(candle: Fetched) -> datetime:

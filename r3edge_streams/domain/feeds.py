@@ -3,8 +3,9 @@
 In: the session's ``SessionFeed`` (or None), a ``SessionRequest`` from ``sessionsrequest`` and
 the strategy instance the session follows now. Out: the new feed, or None when the request is
 a repeat (a redelivery, or an effect a crashed producer sent again) or a signal of an instance
-the session no longer follows (sent before a modification reached that instance). Signals come in candle order per session and prices and ticks in time
-order, so "not newer than the last one taken" is exactly "seen already".
+the session no longer follows (sent before a modification reached that instance). Signals come
+in candle order per session and prices and ticks in time order, so "not newer than the last one
+taken" is exactly "seen already".
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 from ..models import RequestKind, SessionFeed, SessionRequest
 
 
-def apply_request(feed: SessionFeed | None, request: SessionRequest, instance_id: str | None = None
-                  ) -> SessionFeed | None:
+def apply_request(
+    feed: SessionFeed | None, request: SessionRequest, instance_id: str | None = None
+) -> SessionFeed | None:
     """The feed after ``request``; None if the feed has it already, it carries nothing, or it is a
     signal of another instance than ``instance_id`` (when given)."""
-    current = feed or SessionFeed(session_id=request.session_id, signals=0, prices=0, ticks=0,
-                                  updated_at=request.at)
+    current = feed or SessionFeed(session_id=request.session_id, signals=0, prices=0, ticks=0, updated_at=request.at)
     if request.kind is RequestKind.SIGNAL:
         if instance_id is not None and request.signal is not None and request.signal.strategy_id != instance_id:
             return None
@@ -37,8 +38,12 @@ def _signal(feed: SessionFeed, request: SessionRequest) -> SessionFeed | None:
 def _price(feed: SessionFeed, request: SessionRequest) -> SessionFeed | None:
     if request.price is None or (feed.last_price_at is not None and request.at <= feed.last_price_at):
         return None
-    return feed.derive(prices=feed.prices + 1, last_price=request.price, last_price_at=request.at,
-                       updated_at=max(feed.updated_at, request.at))
+    return feed.derive(
+        prices=feed.prices + 1,
+        last_price=request.price,
+        last_price_at=request.at,
+        updated_at=max(feed.updated_at, request.at),
+    )
 
 
 def _tick(feed: SessionFeed, request: SessionRequest) -> SessionFeed | None:

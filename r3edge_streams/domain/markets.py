@@ -46,4 +46,3 @@ def timeframe_error(timeframe: str) -> str | None:
     if timeframe in TIMEFRAMES:
         return None
     return "must be one of " + ", ".join(TIMEFRAMES)
-

@@ -12,8 +12,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol
 
-from ..models import Candle, Position, RequestKind, SessionRequest, Signal, StrategyCandle, StrategyCommand
-from ..models import WorkloadCommand
+from ..models import (
+    Candle,
+    Position,
+    RequestKind,
+    SessionRequest,
+    Signal,
+    StrategyCandle,
+    StrategyCommand,
+    WorkloadCommand,
+)
 from .candles import candle_problem
 from .markets import exchange_error, symbol_error, timeframe_error
 
@@ -28,8 +36,11 @@ class _OnMarket(Protocol):
 
 def market_problem(value: _OnMarket) -> str | None:
     """Why the market coordinates of ``value`` are not ones the engine can collect, or None."""
-    for name, problem in (("exchange", exchange_error(value.exchange)), ("symbol", symbol_error(value.symbol)),
-                          ("timeframe", timeframe_error(value.timeframe))):
+    for name, problem in (
+        ("exchange", exchange_error(value.exchange)),
+        ("symbol", symbol_error(value.symbol)),
+        ("timeframe", timeframe_error(value.timeframe)),
+    ):
         if problem is not None:
             return f"{name} {getattr(value, name)!r}: {problem}"
     return None

@@ -11,8 +11,8 @@ new owner is the same request, which the session's feed takes once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Iterable, Mapping
 
 from ..models import RequestKind, SessionRequest, SessionState, SessionStatus
 
@@ -34,6 +34,12 @@ def due_ticks(states: Iterable[SessionState], ticked: Mapping[str, datetime], no
         slot = tick_slot(now, state.spec.refresh_seconds)
         last = ticked.get(state.session_id)
         if last is None or slot > last:
-            due.append(SessionRequest(request_id=f"tick:{state.session_id}:{slot.isoformat()}",
-                                      session_id=state.session_id, kind=RequestKind.TICK, at=slot))
+            due.append(
+                SessionRequest(
+                    request_id=f"tick:{state.session_id}:{slot.isoformat()}",
+                    session_id=state.session_id,
+                    kind=RequestKind.TICK,
+                    at=slot,
+                )
+            )
     return due

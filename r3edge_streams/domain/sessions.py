@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Optional, Union
+from typing import Any
 
 from ..models import (
     CommandKind,
@@ -75,10 +76,10 @@ class Rejected:
 class Deleted:
     """The session is to be removed (``previous`` None: it was gone already, nothing to do)."""
 
-    previous: Optional[SessionState]
+    previous: SessionState | None
 
 
-Decision = Union[Applied, Unchanged, Rejected, Deleted]
+Decision = Applied | Unchanged | Rejected | Deleted
 
 
 def session_id_error(session_id: str) -> str | None:
@@ -94,11 +95,12 @@ def create_command_id(session_id: str) -> str:
 
 
 #: checks a spec's strategy and parameters (the strategy registry, given by the application)
-StrategyCheck = Callable[[SessionSpec], Optional[FieldError]]
+StrategyCheck = Callable[[SessionSpec], FieldError | None]
 
 
-def spec_errors(spec: SessionSpec, allowed_modes: frozenset[SessionMode],
-                strategy_check: StrategyCheck | None = None) -> list[FieldError]:
+def spec_errors(
+    spec: SessionSpec, allowed_modes: frozenset[SessionMode], strategy_check: StrategyCheck | None = None
+) -> list[FieldError]:
     """Every problem of ``spec``; empty when the session may be created in this deployment."""
     checks = [
         ("strategy", None if _STRATEGY_RE.match(spec.strategy) else "must be a strategy name such as 'sma_cross'"),
@@ -149,8 +151,12 @@ def _auto_stop_errors(spec: SessionSpec) -> list[tuple[str, str | None]]:
     auto = spec.auto_stop
     duration = auto.max_duration_seconds
     return [
-        ("auto_stop.max_duration_seconds", None if duration is None or 1 <= duration <= MAX_DURATION_SECONDS
-         else f"must be between 1 and {MAX_DURATION_SECONDS} seconds"),
+        (
+            "auto_stop.max_duration_seconds",
+            None
+            if duration is None or 1 <= duration <= MAX_DURATION_SECONDS
+            else f"must be between 1 and {MAX_DURATION_SECONDS} seconds",
+        ),
         ("auto_stop.loss_limit", _between(auto.loss_limit, Decimal(0), Decimal("1e15"))),
         ("auto_stop.gain_target", _between(auto.gain_target, Decimal(0), Decimal("1e15"))),
     ]
@@ -175,7 +181,9 @@ def _parameters_error(parameters: dict[str, object]) -> str | None:
 
 
 def apply_command(
-    current: SessionState | None, command: SessionCommand, allowed_modes: frozenset[SessionMode],
+    current: SessionState | None,
+    command: SessionCommand,
+    allowed_modes: frozenset[SessionMode],
     strategy_check: StrategyCheck | None = None,
 ) -> Decision:
     """Decide what ``command`` does to the session whose state is ``current``."""
@@ -190,8 +198,10 @@ def apply_command(
     if current.last_command_id == command.command_id:
         return Unchanged(current)  # a redelivery of the command that made this state
     if command.expected_version is not None and command.expected_version != current.version:
-        return Rejected(f"version conflict: the session is at version {current.version}, "
-                        f"not {command.expected_version}", "expected_version")
+        return Rejected(
+            f"version conflict: the session is at version {current.version}, not {command.expected_version}",
+            "expected_version",
+        )
     if command.kind is CommandKind.MODIFY:
         return _modify(current, command, allowed_modes, strategy_check)
     if command.kind is CommandKind.DELETE:
@@ -204,8 +214,10 @@ TRANSITIONS: dict[CommandKind, tuple[frozenset[SessionStatus], SessionStatus]] =
     CommandKind.START: (frozenset({SessionStatus.CREATED}), SessionStatus.ACTIVE),
     CommandKind.SUSPEND: (frozenset({SessionStatus.ACTIVE}), SessionStatus.SUSPENDED),
     CommandKind.RECOVER: (frozenset({SessionStatus.SUSPENDED, SessionStatus.FAILED}), SessionStatus.ACTIVE),
-    CommandKind.STOP: (frozenset({SessionStatus.CREATED, SessionStatus.ACTIVE, SessionStatus.SUSPENDED,
-                                  SessionStatus.FAILED}), SessionStatus.STOPPED),
+    CommandKind.STOP: (
+        frozenset({SessionStatus.CREATED, SessionStatus.ACTIVE, SessionStatus.SUSPENDED, SessionStatus.FAILED}),
+        SessionStatus.STOPPED,
+    ),
     CommandKind.FAIL: (frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED}), SessionStatus.FAILED),
 }
 #: statuses in which a session follows its strategy instance (gets its signals and prices)
@@ -225,8 +237,9 @@ def _transition(current: SessionState, command: SessionCommand) -> Decision:
         return Unchanged(current)  # asked twice: harmless
     if current.status not in sources:
         hint = _HINTS.get((command.kind, current.status))
-        return Rejected(f"cannot {command.kind.value} a session that is {current.status.value}"
-                        + (f": {hint}" if hint else ""))
+        return Rejected(
+            f"cannot {command.kind.value} a session that is {current.status.value}" + (f": {hint}" if hint else "")
+        )
     changes: dict[str, Any] = {"status": target}
     if target is SessionStatus.ACTIVE:
         changes.update(started_at=current.started_at or command.issued_at, reason=None)
@@ -237,8 +250,12 @@ def _transition(current: SessionState, command: SessionCommand) -> Decision:
     return Applied(_next(current, command, **changes))
 
 
-def _modify(current: SessionState, command: SessionCommand, allowed: frozenset[SessionMode],
-            strategy_check: StrategyCheck | None) -> Decision:
+def _modify(
+    current: SessionState,
+    command: SessionCommand,
+    allowed: frozenset[SessionMode],
+    strategy_check: StrategyCheck | None,
+) -> Decision:
     spec = command.spec
     if spec is None:
         return Rejected("a modify command needs the new spec", "spec")
@@ -247,8 +264,9 @@ def _modify(current: SessionState, command: SessionCommand, allowed: frozenset[S
     if spec == current.spec:
         return Unchanged(current)
     if current.status in FOLLOWING and spec.mode is not current.spec.mode:
-        return Rejected(f"mode cannot change while the session is {current.status.value}; stop it and "
-                        "create a new session", "mode")
+        return Rejected(
+            f"mode cannot change while the session is {current.status.value}; stop it and create a new session", "mode"
+        )
     errors = spec_errors(spec, allowed, strategy_check)
     if errors:
         return Rejected("; ".join(f"{error.field}: {error.message}" for error in errors), errors[0].field)
@@ -263,14 +281,19 @@ def _delete(current: SessionState) -> Decision:
 
 def _next(current: SessionState, command: SessionCommand, **changes: Any) -> SessionState:
     """``current`` changed by ``command``: a new version stamped with the command's time and id."""
-    return current.derive(version=current.version + 1, updated_at=command.issued_at,
-                           last_command_id=command.command_id, **changes)
+    return current.derive(
+        version=current.version + 1, updated_at=command.issued_at, last_command_id=command.command_id, **changes
+    )
 
 
 def strategy_instance_id(spec: SessionSpec) -> str:
     """The id of the strategy instance a session follows: equal specs share one instance."""
-    identity = json.dumps([spec.strategy, spec.parameters, spec.exchange, spec.symbol, spec.timeframe],
-                          sort_keys=True, separators=(",", ":"), default=str)
+    identity = json.dumps(
+        [spec.strategy, spec.parameters, spec.exchange, spec.symbol, spec.timeframe],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     return f"{spec.strategy}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
@@ -302,14 +325,26 @@ def _followed(state: SessionState | None) -> str | None:
 
 def _strategy_command(action: StrategyAction, of: SessionState, at: SessionState) -> StrategyCommand:
     spec = of.spec
-    return StrategyCommand(command_id=f"{action.value}:{of.session_id}:v{at.version}", action=action,
-                           strategy_id=strategy_instance_id(spec), session_id=of.session_id,
-                           strategy=spec.strategy, parameters=spec.parameters, exchange=spec.exchange,
-                           symbol=spec.symbol, timeframe=spec.timeframe, at=at.updated_at)
+    return StrategyCommand(
+        command_id=f"{action.value}:{of.session_id}:v{at.version}",
+        action=action,
+        strategy_id=strategy_instance_id(spec),
+        session_id=of.session_id,
+        strategy=spec.strategy,
+        parameters=spec.parameters,
+        exchange=spec.exchange,
+        symbol=spec.symbol,
+        timeframe=spec.timeframe,
+        at=at.updated_at,
+    )
 
 
-def _create(current: SessionState | None, command: SessionCommand, allowed: frozenset[SessionMode],
-            strategy_check: StrategyCheck | None) -> Decision:
+def _create(
+    current: SessionState | None,
+    command: SessionCommand,
+    allowed: frozenset[SessionMode],
+    strategy_check: StrategyCheck | None,
+) -> Decision:
     spec = command.spec
     if spec is None:
         return Rejected("a create command needs a spec", "spec")

@@ -4,7 +4,7 @@ In: an exchange id (``binance``, ``kucoin``, ``kraken``, ...), optional API host
 (a testnet, a proxy, or the local test server) and ccxt options. Out: ``Candle`` records with
 Decimal prices and UTC times. ccxt's rate limiter is on; transient failures (timeouts, 5xx,
 rate limits, unreadable bodies) are retried with exponential backoff; every ccxt exception
-is translated into the project's own (:mod:`.base`) before it leaves this module.
+is translated into the project's own (:mod:`.errors`) before it leaves this module.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
 
 from ..domain.candles import Fetched, InvalidCandle
 from ..models import Candle
-from .base import (
+from .errors import (
     BadExchangeResponse,
     ExchangeError,
     ExchangeRejected,
@@ -38,12 +39,15 @@ T = TypeVar("T")
 ccxt_exchanges: frozenset[str] = frozenset(ccxt_async.exchanges)
 
 #: ccxt options that keep market loading to spot markets on exchanges that load several kinds.
-SPOT_ONLY_OPTIONS: dict[str, Any] = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
-                                     "fetchMargins": False}
+SPOT_ONLY_OPTIONS: dict[str, Any] = {
+    "fetchMarkets": {"types": ["spot"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+}
 
 
 class CcxtExchange:
-    """An ExchangeClient over one ccxt exchange instance."""
+    """A MarketData source over one ccxt exchange instance."""
 
     def __init__(
         self,
@@ -60,8 +64,11 @@ class CcxtExchange:
     ) -> None:
         if exchange_id not in ccxt_exchanges:
             raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
-        config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms,
-                                  "options": {**SPOT_ONLY_OPTIONS, **(options or {})}}
+        config: dict[str, Any] = {
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            "options": {**SPOT_ONLY_OPTIONS, **(options or {})},
+        }
         self._ccxt = getattr(ccxt_async, exchange_id)(config)
         if api_url:
             self._ccxt.urls["api"] = _rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
@@ -130,8 +137,9 @@ class CcxtExchange:
                 if not isinstance(error, TransientExchangeError) or attempt == self._attempts:
                     raise error from exc
                 pause = self._pause(error, attempt)
-                log.warning("%s: %s (attempt %d/%d), retrying in %.1fs", self._id, error, attempt,
-                            self._attempts, pause)
+                log.warning(
+                    "%s: %s (attempt %d/%d), retrying in %.1fs", self._id, error, attempt, self._attempts, pause
+                )
                 await self._sleep(pause)
         raise AssertionError("unreachable")
 
@@ -177,8 +185,17 @@ def _candle(exchange: str, symbol: str, timeframe: str, row: list[Any]) -> Fetch
         raise BadExchangeResponse(f"candle row without an open time: {row!r}") from None
     try:
         opening, high, low, close, volume = (_decimal(value) for value in row[1:6])
-        return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time=open_time,
-                      open=opening, high=high, low=low, close=close, volume=volume)
+        return Candle(
+            exchange=exchange,
+            symbol=symbol,
+            timeframe=timeframe,
+            open_time=open_time,
+            open=opening,
+            high=high,
+            low=low,
+            close=close,
+            volume=volume,
+        )
     except ValueError as exc:
         return InvalidCandle(exchange, symbol, timeframe, open_time, repr(row[:6]), str(exc))
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..models import Candle
 
@@ -55,9 +56,17 @@ def _candle(row: Sequence[Any], exchange: str, symbol: str, timeframe: str, wher
     if not isinstance(row, (list, tuple)) or len(row) < 6:
         raise OhlcvFileError(f"{where}: expected [open_time, open, high, low, close, volume]")
     try:
-        return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time=_time(row[0]),
-                      open=_number(row[1]), high=_number(row[2]), low=_number(row[3]), close=_number(row[4]),
-                      volume=_number(row[5]))
+        return Candle(
+            exchange=exchange,
+            symbol=symbol,
+            timeframe=timeframe,
+            open_time=_time(row[0]),
+            open=_number(row[1]),
+            high=_number(row[2]),
+            low=_number(row[3]),
+            close=_number(row[4]),
+            volume=_number(row[5]),
+        )
     except (ValueError, ArithmeticError) as exc:
         raise OhlcvFileError(f"{where}: {exc}") from None
 

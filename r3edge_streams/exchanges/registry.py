@@ -1,4 +1,4 @@
-"""Which ExchangeClient serves an exchange id: the replay source for ``replay``, ccxt otherwise.
+"""Which MarketData serves an exchange id: the replay source for ``replay``, ccxt otherwise.
 
 In: settings (API host overrides per exchange, replay folder and speed). Out: one cached
 client per exchange id, closed together at shutdown.
@@ -16,8 +16,9 @@ from ..config import Settings
 from ..domain.candles import timeframe_delta
 from ..domain.markets import TIMEFRAMES
 from ..models import Candle
-from .base import ExchangeClient, UnknownMarket
 from .ccxt_client import CcxtExchange, ccxt_exchanges
+from .errors import UnknownMarket
+from .market_data import MarketData
 from .ohlcv_files import load_ohlcv
 from .replay import ReplayExchange, parse_speed
 
@@ -36,23 +37,26 @@ class ExchangeRegistry:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._urls = dict(settings.exchange_urls)
-        self._clients: dict[str, ExchangeClient] = {}
+        self._clients: dict[str, MarketData] = {}
 
-    def get(self, exchange_id: str) -> ExchangeClient:
+    def get(self, exchange_id: str) -> MarketData:
         client = self._clients.get(exchange_id)
         if client is None:
             client = self._create(exchange_id)
             self._clients[exchange_id] = client
         return client
 
-    def _create(self, exchange_id: str) -> ExchangeClient:
+    def _create(self, exchange_id: str) -> MarketData:
         if exchange_id == REPLAY_ID:
             if self._settings.replay_dir is None:
                 raise UnknownMarket("no replay folder configured (R3EDGE_REPLAY_DIR)")
             return replay_from_directory(self._settings.replay_dir, parse_speed(self._settings.replay_speed))
-        return CcxtExchange(exchange_id, api_url=self._urls.get(exchange_id),
-                            timeout_ms=int(self._settings.exchange_timeout * 1000),
-                            time_sync=timedelta(seconds=self._settings.exchange_time_sync))
+        return CcxtExchange(
+            exchange_id,
+            api_url=self._urls.get(exchange_id),
+            timeout_ms=int(self._settings.exchange_timeout * 1000),
+            time_sync=timedelta(seconds=self._settings.exchange_time_sync),
+        )
 
     async def close(self) -> None:
         clients, self._clients = self._clients, {}

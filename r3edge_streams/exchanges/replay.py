@@ -1,4 +1,4 @@
-"""The replay source: an ExchangeClient over history files, with its own clock.
+"""The replay source: a MarketData source over history files, with its own clock.
 
 In: 1-minute (or finer-than-asked) candles of some markets and a replay speed. Out: the same
 ``fetch_candles`` answers a live exchange would give at replay time "now": candles that have
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Mapping, Sequence
 
 from ..domain.candles import Fetched, close_time, floor_time, resample, timeframe_delta
 from ..models import Candle
-from .base import UnknownMarket
+from .errors import UnknownMarket
 
 MAX_SPEED = float("inf")
 
@@ -71,8 +71,13 @@ def parse_speed(text: str) -> float:
 class ReplayExchange:
     """Serves ``candles`` (by symbol, one base timeframe) as an exchange would at replay time."""
 
-    def __init__(self, exchange_id: str, candles: Mapping[str, Sequence[Candle]], speed: float = MAX_SPEED,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        exchange_id: str,
+        candles: Mapping[str, Sequence[Candle]],
+        speed: float = MAX_SPEED,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not candles or not all(candles.values()):
             raise ValueError("a replay needs at least one candle per market")
         self._exchange_id = exchange_id
@@ -107,7 +112,6 @@ class ReplayExchange:
         now = self.clock.now()
         start = floor_time(since, timeframe)
         times = self._times[symbol]
-        visible = list(rows[bisect.bisect_left(times, start):bisect.bisect_left(times, now)])  # opened by now
+        visible = list(rows[bisect.bisect_left(times, start) : bisect.bisect_left(times, now)])  # opened by now
         candles = visible if timeframe == base else resample(visible, timeframe)
         return [c for c in candles if c.open_time >= since][:limit]
-

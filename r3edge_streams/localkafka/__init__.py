@@ -138,8 +138,13 @@ class LocalKafka:
         libs = install_jars()
         self.home.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
-        command = [*_java(libs, "256m"), "kafka.tools.StorageTool", "format", f"--cluster-id={cid}",
-                   f"--config={config}"]
+        command = [
+            *_java(libs, "256m"),
+            "kafka.tools.StorageTool",
+            "format",
+            f"--cluster-id={cid}",
+            f"--config={config}",
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             raise LocalKafkaError(f"formatting Kafka storage failed: {result.stderr.strip() or result.stdout.strip()}")
@@ -193,8 +198,16 @@ def install_jars() -> Path:
     if shutil.which("mvn") is None or shutil.which("java") is None:
         raise LocalKafkaError("the local broker needs Java 17+ and Maven on PATH (or set R3EDGE_BROKER)")
     CACHE.mkdir(parents=True, exist_ok=True)
-    command = ["mvn", "-q", "-B", "-f", str(HERE / "pom.xml"), "dependency:copy-dependencies",
-               f"-DoutputDirectory={libs}", "-DincludeScope=runtime"]
+    command = [
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(HERE / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={libs}",
+        "-DincludeScope=runtime",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         raise LocalKafkaError(f"fetching Kafka {KAFKA_VERSION} with Maven failed:\n{result.stdout[-2000:]}")
@@ -203,8 +216,7 @@ def install_jars() -> Path:
 
 
 def _java(libs: Path, heap: str) -> list[str]:
-    return ["java", f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-            "-cp", f"{libs}/*"]
+    return ["java", f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true", "-cp", f"{libs}/*"]
 
 
 def _port_open(port: int) -> bool:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 import json
 import typing
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from aiokafka.partitioner import murmur2
 from faust.exceptions import ValidationError
@@ -196,8 +197,11 @@ def _decimal(value: Any, path: str) -> Decimal:
     if not number.is_finite():
         raise MalformedMessage(f"must be finite, got {value!r}", path)
     if number and (len(number.as_tuple().digits) > MAX_DIGITS or not -MAX_DIGITS <= number.adjusted() <= MAX_DIGITS):
-        raise MalformedMessage(f"must have at most {MAX_DIGITS} significant digits and a magnitude between "
-                               f"1e-{MAX_DIGITS} and 1e{MAX_DIGITS}, got {str(value)[:40]!r}", path)
+        raise MalformedMessage(
+            f"must have at most {MAX_DIGITS} significant digits and a magnitude between "
+            f"1e-{MAX_DIGITS} and 1e{MAX_DIGITS}, got {str(value)[:40]!r}",
+            path,
+        )
     return number
 
 

@@ -8,9 +8,10 @@ table (key strategyId): the instance (name, parameters, market) and its sessions
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .base import Record
 from .enums import StrategyAction
@@ -72,13 +73,25 @@ class StrategyWindow(Record):
     generation: int = 0  # the instance generation this window belongs to
 
     @classmethod
-    def of(cls, strategy_id: str, candles: Sequence[Candle], failed: Optional[str] = None, generation: int = 0,
-           rows: Optional[list[list[str]]] = None) -> "StrategyWindow":
+    def of(
+        cls,
+        strategy_id: str,
+        candles: Sequence[Candle],
+        failed: Optional[str] = None,
+        generation: int = 0,
+        rows: Optional[list[list[str]]] = None,
+    ) -> StrategyWindow:
         """The window holding ``candles`` (``rows``: their packed form when the caller has it)."""
         first = candles[0]
-        return cls(strategy_id=strategy_id, exchange=first.exchange, symbol=first.symbol, timeframe=first.timeframe,
-                   rows=rows if rows is not None else [pack(c) for c in candles], failed=failed,
-                   generation=generation)
+        return cls(
+            strategy_id=strategy_id,
+            exchange=first.exchange,
+            symbol=first.symbol,
+            timeframe=first.timeframe,
+            rows=rows if rows is not None else [pack(c) for c in candles],
+            failed=failed,
+            generation=generation,
+        )
 
     def candles(self) -> list[Candle]:
         """The window's candles, oldest first."""
@@ -91,16 +104,30 @@ class StrategyWindow(Record):
 
 def pack(candle: Candle) -> list[str]:
     """A candle's row in a window."""
-    return [str(int(candle.open_time.timestamp())), str(candle.open), str(candle.high), str(candle.low),
-            str(candle.close), str(candle.volume)]
+    return [
+        str(int(candle.open_time.timestamp())),
+        str(candle.open),
+        str(candle.high),
+        str(candle.low),
+        str(candle.close),
+        str(candle.volume),
+    ]
 
 
 def unpack(row: list[str], exchange: str, symbol: str, timeframe: str) -> Candle:
     """The candle of a window row."""
     opened, open_, high, low, close, volume = row
-    return Candle(exchange=exchange, symbol=symbol, timeframe=timeframe, open_time=_moment(opened),
-                  open=Decimal(open_), high=Decimal(high), low=Decimal(low), close=Decimal(close),
-                  volume=Decimal(volume))
+    return Candle(
+        exchange=exchange,
+        symbol=symbol,
+        timeframe=timeframe,
+        open_time=_moment(opened),
+        open=Decimal(open_),
+        high=Decimal(high),
+        low=Decimal(low),
+        close=Decimal(close),
+        volume=Decimal(volume),
+    )
 
 
 def _moment(epoch_seconds: str) -> datetime:

@@ -7,12 +7,12 @@ A strategy never does I/O and never reads a clock; ``warmup`` says how many cand
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping, Protocol, Sequence
+from typing import Any, ClassVar, Protocol
 
 from ..models import Candle, Direction
-
 
 #: the longest window any strategy may keep: its compact record stays far below Kafka's 1 MB
 #: message limit (about 60 bytes a candle; at most ~300 KB with the longest numbers allowed)

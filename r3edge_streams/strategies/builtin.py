@@ -7,8 +7,9 @@ In: parameters, then windows of closed candles. Out: ``Decision`` or None.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import Any, ClassVar
 
 from ..models import Candle, Direction
 from .base import (
@@ -30,7 +31,7 @@ def _closes(candles: Sequence[Candle]) -> list[Decimal]:
     return [candle.close for candle in candles]
 
 
-def _last_two(series: Sequence[Optional[Decimal]]) -> tuple[Decimal, Decimal] | None:
+def _last_two(series: Sequence[Decimal | None]) -> tuple[Decimal, Decimal] | None:
     if len(series) < 2 or series[-1] is None or series[-2] is None:
         return None
     return series[-2], series[-1]

@@ -9,10 +9,11 @@ standard deviation), MACD at slow-1 and its signal at slow+signal-2.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple
 
-Series = list[Optional[Decimal]]
+Series = list[Decimal | None]
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
@@ -48,7 +49,7 @@ def _ema_from(values: Sequence[Decimal], period: int, start: int) -> Series:
     if len(values) < start + period:
         return out
     k = Decimal(2) / (period + 1)
-    current = sum(values[start:start + period], ZERO) / period
+    current = sum(values[start : start + period], ZERO) / period
     out[start + period - 1] = current
     for i in range(start + period, len(values)):
         current = (values[i] - current) * k + current
@@ -93,7 +94,7 @@ def bollinger(values: Sequence[Decimal], period: int, width: Decimal) -> Bands:
     for i, mean in enumerate(middle):
         if mean is None:
             continue
-        window = values[i - period + 1:i + 1]
+        window = values[i - period + 1 : i + 1]
         variance = sum(((v - mean) ** 2 for v in window), ZERO) / period
         deviation = variance.sqrt() * width
         upper[i], lower[i] = mean + deviation, mean - deviation
@@ -118,12 +119,14 @@ def macd(values: Sequence[Decimal], fast: int = 12, slow: int = 26, signal: int 
         fast, slow = slow, fast
     slow_ema = _ema_from(values, slow, 0)
     fast_ema = _ema_from(values, fast, slow - fast)
-    line: Series = [f - s if f is not None and s is not None else None for f, s in zip(fast_ema, slow_ema)]
+    line: Series = [f - s if f is not None and s is not None else None for f, s in zip(fast_ema, slow_ema, strict=True)]
     defined = [v for v in line if v is not None]
     signal_part = _ema_from(defined, signal, 0)
     offset = len(line) - len(defined)
     signal_line: Series = [*([None] * offset), *signal_part]
-    histogram: Series = [m - s if m is not None and s is not None else None for m, s in zip(line, signal_line)]
-    signal_line = [s if h is not None else None for s, h in zip(signal_line, histogram)]
-    line = [m if h is not None else None for m, h in zip(line, histogram)]
+    histogram: Series = [
+        m - s if m is not None and s is not None else None for m, s in zip(line, signal_line, strict=True)
+    ]
+    signal_line = [s if h is not None else None for s, h in zip(signal_line, histogram, strict=True)]
+    line = [m if h is not None else None for m, h in zip(line, histogram, strict=True)]
     return Macd(line, signal_line, histogram)

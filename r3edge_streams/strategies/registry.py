@@ -8,8 +8,9 @@ declaring an entry point in the group ``r3edge_streams.strategies``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .base import MAX_WARMUP, Strategy, StrategyError
 from .builtin import BUILTIN
@@ -48,6 +49,8 @@ def create(name: str, parameters: Mapping[str, Any]) -> Strategy:
     strategy = factory(parameters)
     warmup = strategy.warmup
     if isinstance(warmup, bool) or not isinstance(warmup, int) or not 0 <= warmup <= MAX_WARMUP:
-        raise StrategyError(f"these parameters need a window of {warmup!r} candles; a strategy may keep at most "
-                            f"{MAX_WARMUP}", getattr(strategy, "window_parameter", None))
+        raise StrategyError(
+            f"these parameters need a window of {warmup!r} candles; a strategy may keep at most {MAX_WARMUP}",
+            getattr(strategy, "window_parameter", None),
+        )
     return strategy

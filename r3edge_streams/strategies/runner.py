@@ -11,9 +11,9 @@ Ids derive from the instance and the candle, so the same candle gives the same m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
 
 from ..domain.candles import close_time
 from ..models import ActiveStrategy, Candle, RequestKind, SessionRequest, Signal, StrategyWindow
@@ -45,8 +45,10 @@ def catch_up(window: StrategyWindow, candle: Candle, fetched: Sequence[Candle]) 
     """The candles the window missed, in order, taken from ``fetched`` (an exchange's answer);
     None if they do not reach ``candle``'s predecessor (the window must then start afresh)."""
     assert window.last_open is not None
-    between = sorted({c.open_time: c for c in fetched if window.last_open < c.open_time < candle.open_time}.values(),
-                     key=lambda c: c.open_time)
+    between = sorted(
+        {c.open_time: c for c in fetched if window.last_open < c.open_time < candle.open_time}.values(),
+        key=lambda c: c.open_time,
+    )
     if not between or between[-1].open_time != candle.previous_open:
         return None
     return between
@@ -57,8 +59,14 @@ def halted(instance: ActiveStrategy, window: StrategyWindow | None) -> bool:
     return window is not None and window.failed is not None and window.generation >= instance.generation
 
 
-def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle, strategy: Strategy,
-         history: Sequence[Candle] = (), earlier: Sequence[Candle] | None = None) -> Step:
+def step(
+    instance: ActiveStrategy,
+    window: StrategyWindow | None,
+    candle: Candle,
+    strategy: Strategy,
+    history: Sequence[Candle] = (),
+    earlier: Sequence[Candle] | None = None,
+) -> Step:
     """Add ``candle`` to the window (after ``history`` when the window is new) and evaluate once.
 
     ``earlier``: the window's candles already unpacked, when the caller keeps them (else they
@@ -73,7 +81,7 @@ def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle
     candle = candle.derive(previous_open=None) if candle.previous_open is not None else candle
     if window is not None:
         previous = list(earlier) if earlier is not None else window.candles()
-        rows: list[list[str]] | None = [*window.rows[-(keep - 1):], pack(candle)] if keep > 1 else [pack(candle)]
+        rows: list[list[str]] | None = [*window.rows[-(keep - 1) :], pack(candle)] if keep > 1 else [pack(candle)]
     else:
         previous, rows = list(history), None
     candles = [*previous, candle][-keep:]
@@ -82,20 +90,30 @@ def step(instance: ActiveStrategy, window: StrategyWindow | None, candle: Candle
         if decision is not None and not isinstance(decision, Decision):
             raise TypeError(f"evaluate returned {decision!r}, not a Decision or None")
     except Exception as exc:  # noqa: BLE001 - a plug-in's failure is isolated, not propagated
-        failed = StrategyWindow.of(instance.strategy_id, candles, failed=f"{type(exc).__name__}: {exc}"[:500],
-                                   generation=instance.generation, rows=rows)
+        failed = StrategyWindow.of(
+            instance.strategy_id,
+            candles,
+            failed=f"{type(exc).__name__}: {exc}"[:500],
+            generation=instance.generation,
+            rows=rows,
+        )
         return Step(failed, candles=tuple(candles))
     new_window = StrategyWindow.of(instance.strategy_id, candles, generation=instance.generation, rows=rows)
     if decision is None:
         return Step(new_window, candles=tuple(candles))
     signal = Signal(
         signal_id=f"{instance.strategy_id}:{candle.open_time.isoformat()}",
-        strategy_id=instance.strategy_id, strategy=instance.strategy, exchange=candle.exchange,
-        symbol=candle.symbol, timeframe=candle.timeframe, candle_time=candle.open_time,
-        direction=decision.direction, confidence=decision.confidence, price=candle.close,
+        strategy_id=instance.strategy_id,
+        strategy=instance.strategy,
+        exchange=candle.exchange,
+        symbol=candle.symbol,
+        timeframe=candle.timeframe,
+        candle_time=candle.open_time,
+        direction=decision.direction,
+        confidence=decision.confidence,
+        price=candle.close,
     )
-    return Step(new_window, signal, session_requests(signal, instance.sessions, close_time(candle)),
-                tuple(candles))
+    return Step(new_window, signal, session_requests(signal, instance.sessions, close_time(candle)), tuple(candles))
 
 
 def usable_history(history: Sequence[Candle], candle: Candle) -> list[Candle]:
@@ -105,8 +123,9 @@ def usable_history(history: Sequence[Candle], candle: Candle) -> list[Candle]:
     A window with a hole before its newest candle would decide on a gap (a moving average over
     candles that are not consecutive): starting cold, deciding only once warm, is never wrong.
     """
-    earlier = sorted({c.open_time: c for c in history if c.open_time < candle.open_time}.values(),
-                     key=lambda c: c.open_time)
+    earlier = sorted(
+        {c.open_time: c for c in history if c.open_time < candle.open_time}.values(), key=lambda c: c.open_time
+    )
     if candle.previous_open is not None and (not earlier or earlier[-1].open_time != candle.previous_open):
         return []
     return [c.derive(previous_open=None) if c.previous_open is not None else c for c in earlier]
@@ -114,6 +133,13 @@ def usable_history(history: Sequence[Candle], candle: Candle) -> list[Candle]:
 
 def session_requests(signal: Signal, sessions: Sequence[str], at: datetime) -> list[SessionRequest]:
     """The signal for each following session (key sessionId)."""
-    return [SessionRequest(request_id=f"signal:{session}:{signal.signal_id}", session_id=session,
-                           kind=RequestKind.SIGNAL, at=at, signal=signal) for session in sessions]
-
+    return [
+        SessionRequest(
+            request_id=f"signal:{session}:{signal.signal_id}",
+            session_id=session,
+            kind=RequestKind.SIGNAL,
+            at=at,
+            signal=signal,
+        )
+        for session in sessions
+    ]

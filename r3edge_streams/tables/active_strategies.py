@@ -8,8 +8,8 @@ strategy views, and by the strategy agent of the StrategyExecutor issue.
 from __future__ import annotations
 
 from ..application import app, settings
-from .changelog import CHANGELOG_CONFIG
 from ..models import ActiveStrategy
+from .changelog import CHANGELOG_CONFIG
 
 active_strategies = app.Table(
     "active_strategies",

@@ -1,14 +1,14 @@
 """The ``session_feeds`` table: sessionId -> SessionFeed (signals, prices and ticks taken once).
 
-Written only by the tracker agent (:mod:`r3edge_streams.agents.tracker`), co-partitioned with
+Written only by the request intake (:mod:`r3edge_streams.agents.intake_requests`), co-partitioned with
 ``sessionsrequest`` and ``sessions``: the worker owning a session owns its feed.
 """
 
 from __future__ import annotations
 
 from ..application import app, settings
-from .changelog import CHANGELOG_CONFIG
 from ..models import SessionFeed
+from .changelog import CHANGELOG_CONFIG
 
 session_feeds = app.Table(
     "session_feeds",

@@ -1,15 +1,15 @@
 """The ``session_positions`` table: sessionId -> the latest Position published for the session.
 
-Written only by the positions agent (:mod:`r3edge_streams.agents.positions`) from the
-``positions`` topic (key sessionId, co-partitioned with ``sessions``); read by the tracker's
+Written only by the position intake (:mod:`r3edge_streams.agents.intake_positions`) from the
+``positions`` topic (key sessionId, co-partitioned with ``sessions``); read by the request intake's
 auto-stop checks.
 """
 
 from __future__ import annotations
 
 from ..application import app, settings
-from .changelog import CHANGELOG_CONFIG
 from ..models import Position
+from .changelog import CHANGELOG_CONFIG
 
 session_positions = app.Table(
     "session_positions",

@@ -7,8 +7,8 @@ Written only by the session agent (:mod:`r3edge_streams.agents.sessions`), co-pa
 from __future__ import annotations
 
 from ..application import app, settings
-from .changelog import CHANGELOG_CONFIG
 from ..models import SessionState
+from .changelog import CHANGELOG_CONFIG
 
 sessions = app.Table(
     "sessions",

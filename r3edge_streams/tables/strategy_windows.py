@@ -7,8 +7,8 @@ with ``strategiesdata`` (key strategyId): a restart resumes with a warm window.
 from __future__ import annotations
 
 from ..application import app, settings
-from .changelog import CHANGELOG_CONFIG
 from ..models import StrategyWindow
+from .changelog import CHANGELOG_CONFIG
 
 strategy_windows = app.Table(
     "strategy_windows",

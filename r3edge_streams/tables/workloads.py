@@ -8,8 +8,8 @@ markets to collect), the fan-out agent (who gets each candle) and the workload v
 from __future__ import annotations
 
 from ..application import app, settings
-from .changelog import CHANGELOG_CONFIG
 from ..models import Workload
+from .changelog import CHANGELOG_CONFIG
 
 workloads = app.Table(
     "workloads",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web as aioweb
 from faust import web
@@ -32,8 +33,7 @@ Handler = Callable[..., Awaitable[web.Response]]
 def scopes_of(request: web.Request | aioweb.Request) -> set[str]:
     """The scopes the request's bearer token grants (401 when it grants nothing)."""
     if not settings.api_tokens:
-        raise HttpError(401, "no API tokens are configured on this worker (set R3EDGE_API_TOKENS)",
-                        headers=_CHALLENGE)
+        raise HttpError(401, "no API tokens are configured on this worker (set R3EDGE_API_TOKENS)", headers=_CHALLENGE)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HttpError(401, "a bearer token is required (Authorization: Bearer <token>)", headers=_CHALLENGE)

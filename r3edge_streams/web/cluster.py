@@ -10,7 +10,8 @@ as Kafka's default partitioner does on the JSON key bytes, as the topics and tab
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from faust import web
@@ -58,8 +59,12 @@ def local_items(table: TableT) -> list[tuple[str, Any]]:
 
 
 async def routed(
-    view: web.View, request: web.Request, table: CollectionT, key: str,
-    local: Callable[[], Awaitable[web.Response]], body: bytes | None = None,
+    view: web.View,
+    request: web.Request,
+    table: CollectionT,
+    key: str,
+    local: Callable[[], Awaitable[web.Response]],
+    body: bytes | None = None,
 ) -> web.Response:
     """Answer with ``local()`` if this worker owns ``key``, else forward to the owner.
 
@@ -81,12 +86,13 @@ async def _forward(view: web.View, request: web.Request, owner: str, body: bytes
     headers[FORWARDED] = me()
     url = f"{owner}{request.path_qs}"  # type: ignore[attr-defined]
     try:
-        async with app.http_client.request(request.method, url, headers=headers, data=body,
-                                           timeout=PEER_TIMEOUT) as response:
+        async with app.http_client.request(
+            request.method, url, headers=headers, data=body, timeout=PEER_TIMEOUT
+        ) as response:
             payload = await response.read()
             kept = {name: response.headers[name] for name in _ANSWER_HEADERS if name in response.headers}
             return view.bytes(payload, content_type=response.content_type, status=response.status, headers=kept)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise HttpError(503, f"owner {owner} unreachable: {exc.__class__.__name__}", worker=owner) from None
 
 
@@ -113,7 +119,7 @@ async def _share(url: str, path: str, local: Callable[[], list[Any]], headers: d
             if response.status != 200:
                 raise HttpError(502, f"worker {url} answered {response.status}", worker=url)
             body = await response.json()
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise HttpError(503, f"worker {url} unreachable: {exc.__class__.__name__}", worker=url) from None
     items: list[Any] = body["items"]
     return items

@@ -12,8 +12,9 @@ from typing import Any
 class HttpError(Exception):
     """An error answer: HTTP ``status`` with a JSON body ``{"error": ..., "field": ...}``."""
 
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.headers = headers or {}

@@ -17,11 +17,13 @@ class Health(web.View):
 
     async def get(self, request: web.Request) -> web.Response:
         actives = app.assignor.assigned_actives()
-        return self.json({
-            "status": "ok",
-            "worker": str(app.conf.canonical_url),
-            "app_id": settings.app_id,
-            "rebalancing": bool(app.rebalancing),
-            "active_partitions": len(actives),
-            "trading_mode": settings.trading_mode.value,
-        })
+        return self.json(
+            {
+                "status": "ok",
+                "worker": str(app.conf.canonical_url),
+                "app_id": settings.app_id,
+                "rebalancing": bool(app.rebalancing),
+                "active_partitions": len(actives),
+                "trading_mode": settings.trading_mode.value,
+            }
+        )

@@ -11,7 +11,8 @@ header). Only ASCII digits count as digits: ``int()`` also takes other scripts' 
 from __future__ import annotations
 
 import re
-from typing import Any, Collection, Iterable
+from collections.abc import Collection, Iterable
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from multidict import MultiMapping

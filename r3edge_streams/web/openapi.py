@@ -29,11 +29,17 @@ from .auth import PUBLIC_PATHS
 from .sessions import MAX_OFFSET, MAX_PAGE
 
 _NONE = type(None)
-DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$",
-           "description": "a decimal number, as a string (money is never a float)"}
+DECIMAL = {
+    "type": "string",
+    "pattern": r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$",
+    "description": "a decimal number, as a string (money is never a float)",
+}
 _SCALARS: dict[Any, dict[str, Any]] = {
-    str: {"type": "string"}, int: {"type": "integer"}, bool: {"type": "boolean"},
-    Decimal: DECIMAL, datetime: {"type": "string", "format": "date-time"},
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    bool: {"type": "boolean"},
+    Decimal: DECIMAL,
+    datetime: {"type": "string", "format": "date-time"},
 }
 _COMPONENTS: tuple[type[Record], ...] = (SessionSpec, RiskParams, AutoStop, SessionState, SessionFeed, Signal)
 
@@ -64,8 +70,11 @@ def schema_of(model: type[Record], optional: bool = False) -> dict[str, Any]:
     """The JSON schema of a record as the strict codec reads it (no unknown fields)."""
     fields = model._options.fields
     required = [] if optional else [name for name in fields if name not in model._options.defaults]
-    schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
-                              "properties": {name: schema_of_type(typ) for name, typ in fields.items()}}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: schema_of_type(typ) for name, typ in fields.items()},
+    }
     if required:
         schema["required"] = required
     return schema
@@ -103,20 +112,32 @@ def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
-SESSION_ID = {"name": "session_id", "in": "path", "required": True,
-              "schema": {"type": "string", "pattern": SESSION_ID_RE.pattern}}
-_LIST = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
-_ACCEPTED = _json("accepted: the decision takes longer than the wait; read the location later",
-                  {"type": "object", "required": ["status", "location"]})
+SESSION_ID = {
+    "name": "session_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": SESSION_ID_RE.pattern},
+}
+_LIST = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"type": "object"}}},
+}
+_ACCEPTED = _json(
+    "accepted: the decision takes longer than the wait; read the location later",
+    {"type": "object", "required": ["status", "location"]},
+)
 _WRITE_ERRORS = (400, 403, 404, 409, 415, 422, 503)
 #: what the gate answers for any operation: a malformed URL or header, a body too large
 GATE_ERRORS = (400, 413)
 #: and, before routing, for any operation that needs a token
 TOKEN_ERRORS = (401,)
-_DESCRIPTION = ("Any worker answers any request (routed to the worker that owns the key). Errors are JSON "
-                f"{{\"error\": ..., \"field\": ...}}. Every path but {' and '.join(sorted(PUBLIC_PATHS))} needs a "
-                "bearer token first (401), so an unknown path or method answers 401 without one, and 404 or 405 "
-                "(with Allow) with one.")
+_DESCRIPTION = (
+    "Any worker answers any request (routed to the worker that owns the key). Errors are JSON "
+    f'{{"error": ..., "field": ...}}. Every path but {" and ".join(sorted(PUBLIC_PATHS))} needs a '
+    "bearer token first (401), so an unknown path or method answers 401 without one, and 404 or 405 "
+    "(with Allow) with one."
+)
 _READ = [{"bearer": ["read"]}]
 _TRADE = [{"bearer": ["trader"]}]
 
@@ -129,61 +150,124 @@ _SCOPE = _query("scope", {"type": "string", "enum": ["local"]}, "only this worke
 
 
 def _paths() -> dict[str, Any]:
-    session_filters = [_query(name, {"type": "string"}) for name in ("strategy", "exchange", "symbol", "timeframe",
-                                                                      "mode")]
+    session_filters = [
+        _query(name, {"type": "string"}) for name in ("strategy", "exchange", "symbol", "timeframe", "mode")
+    ]
     status_filter = _query("status", {"type": "string", "enum": [s.value for s in SessionStatus]})
-    paging = [_query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
-              _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET})]
+    paging = [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
+    ]
     session_answer = _json("the session after the command", _ref("SessionAnswer"))
     return {
         "/sessions": {
-            "get": {"summary": "List sessions (gathered from every worker)", "security": _READ,
-                    "parameters": [_SCOPE, status_filter, *session_filters, *paging],
-                    "responses": {"200": _json("a page of sessions", _LIST), **_errors(400, 403, 503)}},
-            "post": {"summary": "Create a session", "security": _TRADE, "requestBody": _body(_ref("NewSession")),
-                     "responses": {"201": _json("created", _ref("SessionAnswer")), "200": session_answer,
-                                   "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)}},
+            "get": {
+                "summary": "List sessions (gathered from every worker)",
+                "security": _READ,
+                "parameters": [_SCOPE, status_filter, *session_filters, *paging],
+                "responses": {"200": _json("a page of sessions", _LIST), **_errors(400, 403, 503)},
+            },
+            "post": {
+                "summary": "Create a session",
+                "security": _TRADE,
+                "requestBody": _body(_ref("NewSession")),
+                "responses": {
+                    "201": _json("created", _ref("SessionAnswer")),
+                    "200": session_answer,
+                    "202": _ACCEPTED,
+                    **_errors(*_WRITE_ERRORS),
+                },
+            },
         },
         "/sessions/{session_id}": {
             "parameters": [SESSION_ID],
-            "get": {"summary": "One session and its feed", "security": _READ,
-                    "responses": {"200": _json("the session", _ref("SessionView")), **_errors(400, 403, 404, 503)}},
-            "patch": {"summary": "Modify the spec (versioned; applies from the next candle)", "security": _TRADE,
-                      "requestBody": _body(_ref("SessionChange")),
-                      "responses": {"200": session_answer, "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)}},
-            "delete": {"summary": "Delete a created, stopped or failed session", "security": _TRADE,
-                       "responses": {"200": _json("deleted", {"type": "object", "required": ["deleted"]}),
-                                     "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)}},
+            "get": {
+                "summary": "One session and its feed",
+                "security": _READ,
+                "responses": {"200": _json("the session", _ref("SessionView")), **_errors(400, 403, 404, 503)},
+            },
+            "patch": {
+                "summary": "Modify the spec (versioned; applies from the next candle)",
+                "security": _TRADE,
+                "requestBody": _body(_ref("SessionChange")),
+                "responses": {"200": session_answer, "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)},
+            },
+            "delete": {
+                "summary": "Delete a created, stopped or failed session",
+                "security": _TRADE,
+                "responses": {
+                    "200": _json("deleted", {"type": "object", "required": ["deleted"]}),
+                    "202": _ACCEPTED,
+                    **_errors(*_WRITE_ERRORS),
+                },
+            },
         },
         "/sessions/{session_id}/{action}": {
-            "parameters": [SESSION_ID, {"name": "action", "in": "path", "required": True,
-                                        "schema": {"type": "string", "enum": ["start", "stop", "suspend", "recover"]}}],
-            "post": {"summary": "A lifecycle command", "security": _TRADE,
-                     "requestBody": _body(_ref("ActionOptions"), required=False),
-                     "responses": {"200": session_answer, "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)}},
+            "parameters": [
+                SESSION_ID,
+                {
+                    "name": "action",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["start", "stop", "suspend", "recover"]},
+                },
+            ],
+            "post": {
+                "summary": "A lifecycle command",
+                "security": _TRADE,
+                "requestBody": _body(_ref("ActionOptions"), required=False),
+                "responses": {"200": session_answer, "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)},
+            },
         },
         "/strategies": {
-            "get": {"summary": "Strategy instances", "security": _READ,
-                    "parameters": [_SCOPE, _query("active", {"type": "string", "enum": ["true", "false"]})],
-                    "responses": {"200": _json("strategy instances", _LIST), **_errors(400, 403, 503)}},
+            "get": {
+                "summary": "Strategy instances",
+                "security": _READ,
+                "parameters": [_SCOPE, _query("active", {"type": "string", "enum": ["true", "false"]})],
+                "responses": {"200": _json("strategy instances", _LIST), **_errors(400, 403, 503)},
+            },
         },
         "/strategies/{strategy_id}/reset": {
-            "parameters": [{"name": "strategy_id", "in": "path", "required": True,
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 128}}],
-            "post": {"summary": "Give a failed strategy instance a fresh start", "security": _TRADE,
-                     "responses": {"202": _json("reset under way", {"type": "object"}),
-                                   **_errors(400, 403, 404, 409, 503)}},
+            "parameters": [
+                {
+                    "name": "strategy_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                }
+            ],
+            "post": {
+                "summary": "Give a failed strategy instance a fresh start",
+                "security": _TRADE,
+                "responses": {"202": _json("reset under way", {"type": "object"}), **_errors(400, 403, 404, 409, 503)},
+            },
         },
         "/workloads": {
-            "get": {"summary": "Markets collected, their holders and collection state", "security": _READ,
-                    "parameters": [_SCOPE, *[_query(n, {"type": "string"}) for n in ("exchange", "symbol", "timeframe")],
-                                   _query("active", {"type": "string", "enum": ["true", "false"]})],
-                    "responses": {"200": _json("workloads", _LIST), **_errors(400, 403, 503)}},
+            "get": {
+                "summary": "Markets collected, their holders and collection state",
+                "security": _READ,
+                "parameters": [
+                    _SCOPE,
+                    *[_query(n, {"type": "string"}) for n in ("exchange", "symbol", "timeframe")],
+                    _query("active", {"type": "string", "enum": ["true", "false"]}),
+                ],
+                "responses": {"200": _json("workloads", _LIST), **_errors(400, 403, 503)},
+            },
         },
-        "/health": {"get": {"summary": "Liveness and partition assignment", "security": [],
-                            "responses": {"200": _json("this worker", {"type": "object", "required": ["status"]})}}},
-        "/openapi.json": {"get": {"summary": "This document", "security": [],
-                                  "responses": {"200": _json("OpenAPI 3.0", {"type": "object"})}}},
+        "/health": {
+            "get": {
+                "summary": "Liveness and partition assignment",
+                "security": [],
+                "responses": {"200": _json("this worker", {"type": "object", "required": ["status"]})},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": _json("OpenAPI 3.0", {"type": "object"})},
+            }
+        },
     }
 
 
@@ -210,12 +294,23 @@ def _components() -> dict[str, Any]:
     view = schema_of(SessionState)
     view["properties"]["feed"] = {**_ref("SessionFeed"), "nullable": True}
     schemas.update(
-        NewSession=new_session, SessionChange=change, SessionAnswer=answer, SessionView=view,
-        ActionOptions={"type": "object", "additionalProperties": False, "properties": {
-            "expected_version": {"type": "integer", "minimum": 1, "nullable": True},
-            "keep_positions": {"type": "boolean", "nullable": True, "description": "stop only"}}},
-        Error={"type": "object", "required": ["error"], "properties": {
-            "error": {"type": "string"}, "field": {"type": "string"}, "errors": {"type": "array"}}},
+        NewSession=new_session,
+        SessionChange=change,
+        SessionAnswer=answer,
+        SessionView=view,
+        ActionOptions={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "expected_version": {"type": "integer", "minimum": 1, "nullable": True},
+                "keep_positions": {"type": "boolean", "nullable": True, "description": "stop only"},
+            },
+        },
+        Error={
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string"}, "field": {"type": "string"}, "errors": {"type": "array"}},
+        },
     )
     return schemas
 
@@ -224,8 +319,7 @@ def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     return {
         "openapi": "3.0.3",
-        "info": {"title": "r3edge_streams worker API", "version": "1",
-                 "description": _DESCRIPTION},
+        "info": {"title": "r3edge_streams worker API", "version": "1", "description": _DESCRIPTION},
         "paths": with_gate_errors(_paths()),
         "components": {"schemas": _components(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": _TRADE,

@@ -13,14 +13,16 @@ Reads the ``sessions`` and ``session_feeds`` tables; writes nothing but commands
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from uuid import uuid4
 
 from faust import web
 from multidict import MultiMapping
 
-from ..application import SESSION_MODES, app, check_spec, session_outcomes, settings
+from ..application import app, settings
+from ..catalogue import SESSIONCOMMANDS
 from ..domain.sessions import (
     Applied,
     Deleted,
@@ -32,6 +34,7 @@ from ..domain.sessions import (
     spec_errors,
 )
 from ..models import CommandKind, MalformedMessage, SessionCommand, SessionSpec, SessionStatus, parse_model, to_json
+from ..services import SESSION_MODES, check_spec, session_outcomes
 from ..tables.session_feeds import session_feeds
 from ..tables.sessions import sessions
 from ..topics import publish
@@ -51,8 +54,12 @@ _FILTERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "timeframe": lambda item: item["spec"]["timeframe"],
     "mode": lambda item: item["spec"]["mode"],
 }
-_ACTIONS = {"start": CommandKind.START, "stop": CommandKind.STOP, "suspend": CommandKind.SUSPEND,
-            "recover": CommandKind.RECOVER}
+_ACTIONS = {
+    "start": CommandKind.START,
+    "stop": CommandKind.STOP,
+    "suspend": CommandKind.SUSPEND,
+    "recover": CommandKind.RECOVER,
+}
 _ACTION_FIELDS = {"expected_version", "keep_positions"}
 
 
@@ -68,8 +75,13 @@ class SessionCollection(web.View):
         body = json.dumps({"session_id": session_id, **to_json(spec)}).encode()
 
         async def local() -> web.Response:
-            command = SessionCommand(command_id=create_command_id(session_id), session_id=session_id,
-                                     kind=CommandKind.CREATE, issued_at=_now(), spec=spec)
+            command = SessionCommand(
+                command_id=create_command_id(session_id),
+                session_id=session_id,
+                kind=CommandKind.CREATE,
+                issued_at=_now(),
+                spec=spec,
+            )
             return await _submit(self, command, created=True)
 
         return await routed(self, request, sessions, session_id, local, body=body)
@@ -84,10 +96,18 @@ class SessionCollection(web.View):
         items = await gather(request, sessions, f"/sessions?scope={LOCAL_SCOPE}", _local_sessions)
         items = [item for item in items if all(_FILTERS[name](item) == value for name, value in wanted.items())]
         items.sort(key=lambda item: (item["created_at"], item["session_id"]))
-        page = items[offset:offset + limit]
+        page = items[offset : offset + limit]
         following = offset + len(page)
-        return self.json({"items": page, "count": len(page), "total": len(items), "limit": limit, "offset": offset,
-                          "next_offset": following if following < len(items) else None})
+        return self.json(
+            {
+                "items": page,
+                "count": len(page),
+                "total": len(items),
+                "limit": limit,
+                "offset": offset,
+                "next_offset": following if following < len(items) else None,
+            }
+        )
 
 
 @app.page("/sessions/{session_id}")
@@ -114,8 +134,14 @@ class SessionItem(web.View):
         async def local() -> web.Response:
             state = _existing(session_id)
             spec = _spec({**to_json(state.spec), **payload})
-            command = SessionCommand(command_id=f"modify:{session_id}:{uuid4().hex}", session_id=session_id,
-                                     kind=CommandKind.MODIFY, issued_at=_now(), spec=spec, expected_version=expected)
+            command = SessionCommand(
+                command_id=f"modify:{session_id}:{uuid4().hex}",
+                session_id=session_id,
+                kind=CommandKind.MODIFY,
+                issued_at=_now(),
+                spec=spec,
+                expected_version=expected,
+            )
             return await _submit(self, command)
 
         return await routed(self, request, sessions, session_id, local)
@@ -126,8 +152,12 @@ class SessionItem(web.View):
 
         async def local() -> web.Response:
             _existing(session_id)
-            command = SessionCommand(command_id=f"delete:{session_id}:{uuid4().hex}", session_id=session_id,
-                                     kind=CommandKind.DELETE, issued_at=_now())
+            command = SessionCommand(
+                command_id=f"delete:{session_id}:{uuid4().hex}",
+                session_id=session_id,
+                kind=CommandKind.DELETE,
+                issued_at=_now(),
+            )
             return await _submit(self, command)
 
         return await routed(self, request, sessions, session_id, local)
@@ -148,8 +178,13 @@ class SessionAction(web.View):
 
         async def local() -> web.Response:
             _existing(session_id)
-            command = SessionCommand(command_id=f"{action}:{session_id}:{uuid4().hex}", session_id=session_id,
-                                     kind=kind, issued_at=_now(), **options)
+            command = SessionCommand(
+                command_id=f"{action}:{session_id}:{uuid4().hex}",
+                session_id=session_id,
+                kind=kind,
+                issued_at=_now(),
+                **options,
+            )
             return await _submit(self, command)
 
         return await routed(self, request, sessions, session_id, local)
@@ -161,12 +196,20 @@ async def _submit(view: web.View, command: SessionCommand, created: bool = False
     if isinstance(decision, (Rejected, Unchanged)):
         return _answer(view, decision, created)
     future = session_outcomes.expect(command.command_id)
-    await publish("sessioncommands", command)
+    await publish(SESSIONCOMMANDS, command)
     outcome = await session_outcomes.wait(command.command_id, future, settings.command_wait)
     if outcome is None:
         location = f"/sessions/{command.session_id}"
-        return view.json({"session_id": command.session_id, "command_id": command.command_id, "status": "accepted",
-                          "location": location}, status=202, headers={"Location": location})
+        return view.json(
+            {
+                "session_id": command.session_id,
+                "command_id": command.command_id,
+                "status": "accepted",
+                "location": location,
+            },
+            status=202,
+            headers={"Location": location},
+        )
     return _answer(view, outcome, created)
 
 
@@ -213,8 +256,9 @@ def _spec(payload: dict[str, Any]) -> SessionSpec:
     errors = spec_errors(spec, SESSION_MODES, check_spec)
     if errors:
         first = errors[0]
-        raise HttpError(422, first.message, first.field,
-                        errors=[{"field": e.field, "error": e.message} for e in errors])
+        raise HttpError(
+            422, first.message, first.field, errors=[{"field": e.field, "error": e.message} for e in errors]
+        )
     return spec
 
 

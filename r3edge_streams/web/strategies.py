@@ -14,12 +14,13 @@ from uuid import uuid4
 from faust import web
 
 from ..application import app
+from ..catalogue import STRATEGYCOMMANDS
 from ..models import ActiveStrategy, StrategyAction, StrategyCommand, to_json
 from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
 from ..topics import publish
-from .cluster import gather, local_items, routed
 from .auth import READ, TRADER, require
+from .cluster import gather, local_items, routed
 from .inputs import choice, flag, query_of
 from .responses import HttpError
 
@@ -60,18 +61,22 @@ class StrategyReset(web.View):
             if window is None or not window.failed:
                 raise HttpError(409, f"strategy instance {strategy_id} has not failed", "strategy_id")
             if window.generation >= instance.generation:  # else a reset is on its way already
-                await publish("strategycommands", _reset_command(instance))
-            return self.json({"strategy_id": strategy_id, "status": "accepted",
-                              "location": "/strategies"}, status=202)
+                await publish(STRATEGYCOMMANDS, _reset_command(instance))
+            return self.json({"strategy_id": strategy_id, "status": "accepted", "location": "/strategies"}, status=202)
 
         return await routed(self, request, active_strategies, strategy_id, local)
 
 
 def _reset_command(instance: ActiveStrategy) -> StrategyCommand:
     return StrategyCommand(
-        command_id=f"reset:{instance.strategy_id}:{uuid4().hex}", action=StrategyAction.RESET,
-        strategy_id=instance.strategy_id, strategy=instance.strategy, parameters=instance.parameters,
-        exchange=instance.exchange, symbol=instance.symbol, timeframe=instance.timeframe,
+        command_id=f"reset:{instance.strategy_id}:{uuid4().hex}",
+        action=StrategyAction.RESET,
+        strategy_id=instance.strategy_id,
+        strategy=instance.strategy,
+        parameters=instance.parameters,
+        exchange=instance.exchange,
+        symbol=instance.symbol,
+        timeframe=instance.timeframe,
         at=datetime.now(timezone.utc),
     )
 
@@ -82,10 +87,14 @@ def _local() -> list[dict[str, Any]]:
 
 def _describe(instance: ActiveStrategy) -> dict[str, Any]:
     window = strategy_windows.get(instance.strategy_id)  # same key, same partition: local
-    return {**to_json(instance), "market": instance.market, "active": instance.active,
-            "failed": window.failed if window and window.generation >= instance.generation else None,
-            "reset_pending": bool(window and window.failed and window.generation < instance.generation),
-            "last_candle": _iso(window.last_open) if window and window.last_open else None}
+    return {
+        **to_json(instance),
+        "market": instance.market,
+        "active": instance.active,
+        "failed": window.failed if window and window.generation >= instance.generation else None,
+        "reset_pending": bool(window and window.failed and window.generation < instance.generation),
+        "last_candle": _iso(window.last_open) if window and window.last_open else None,
+    }
 
 
 def _iso(moment: datetime) -> str:

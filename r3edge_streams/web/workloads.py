@@ -14,12 +14,12 @@ from typing import Any
 from faust import web
 from multidict import MultiMapping
 
-from ..collection import collector
 from ..application import app
+from ..collection import collector
 from ..models import Workload, to_json
 from ..tables.workloads import workloads
-from .cluster import gather, local_items, me
 from .auth import READ, require
+from .cluster import gather, local_items, me
 from .inputs import choice, flag, query_of, single
 
 LOCAL_SCOPE = "local"

@@ -7,8 +7,8 @@ factor like every other wait of the suite (tests/kit/patience.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

@@ -3,8 +3,9 @@ that match the description, and the worker alive and still answering at the end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import schemathesis
@@ -35,8 +36,13 @@ def test_no_request_generated_from_the_description_gets_a_5xx(fuzzed: Worker) ->
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def exercise(case: Any) -> None:
             response = case.call_and_validate(base_url=fuzzed.url, headers=headers, checks=CHECKS)
             tried[operation.label] = tried.get(operation.label, 0) + 1

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -48,9 +49,16 @@ async def fake() -> AsyncIterator[FakeBinance]:
 
 
 def binance_worker(workers: Callable[..., Worker], fake: FakeBinance, **env: str) -> Worker:
-    return workers(extra_env={"R3EDGE_EXCHANGE_URLS": f"binance={fake.url}", "R3EDGE_COLLECT_INTERVAL": "0.3",
-                              "R3EDGE_COLLECT_LOOKBACK": "500", "R3EDGE_EXCHANGE_TIME_SYNC": "0.2",
-                              "R3EDGE_EXCHANGE_TIMEOUT": "1", **env})
+    return workers(
+        extra_env={
+            "R3EDGE_EXCHANGE_URLS": f"binance={fake.url}",
+            "R3EDGE_COLLECT_INTERVAL": "0.3",
+            "R3EDGE_COLLECT_LOOKBACK": "500",
+            "R3EDGE_EXCHANGE_TIME_SYNC": "0.2",
+            "R3EDGE_EXCHANGE_TIMEOUT": "1",
+            **env,
+        }
+    )
 
 
 async def start(worker: Worker) -> Worker:
@@ -79,7 +87,9 @@ async def test_live_collection_publishes_closed_candles_only_and_backfills_after
     workers: Callable[..., Worker], fake: FakeBinance, kafka: LocalKafka, topic_prefix: str
 ) -> None:
     worker = await start(binance_worker(workers, fake))
-    await produce(kafka.bootstrap, f"{topic_prefix}.workloadcommands", [workload_command("acquire", "st-1", "s1", MARKET)])
+    await produce(
+        kafka.bootstrap, f"{topic_prefix}.workloadcommands", [workload_command("acquire", "st-1", "s1", MARKET)]
+    )
     first = closed_by(START)[-500:]  # lookback: the last 500 closed candles
     candles = await published(kafka, topic_prefix, len(first))
     assert as_rows(candles) == file_rows(first)  # the forming 06:00 candle is not among them
@@ -96,7 +106,7 @@ async def test_live_collection_publishes_closed_candles_only_and_backfills_after
     error = await wait_for_async(reported, 60, what="the outage in the workload view")
     assert "ExchangeNotAvailable" in error
     fake.clear_faults()
-    everything = closed_by(outage_end)[-len(closed_by(outage_end)) + len(closed_by(START)) - 500:]
+    everything = closed_by(outage_end)[-len(closed_by(outage_end)) + len(closed_by(START)) - 500 :]
     candles = await published(kafka, topic_prefix, len(everything))
     assert as_rows(candles) == file_rows(everything)  # backfilled in order, nothing twice
     resume = int(first[-1][0]) + 60_000  # right after the last candle published before the outage
@@ -109,7 +119,9 @@ async def test_rate_limits_and_timeouts_are_survived(
     workers: Callable[..., Worker], fake: FakeBinance, kafka: LocalKafka, topic_prefix: str
 ) -> None:
     await start(binance_worker(workers, fake))
-    await produce(kafka.bootstrap, f"{topic_prefix}.workloadcommands", [workload_command("acquire", "st-1", "s1", MARKET)])
+    await produce(
+        kafka.bootstrap, f"{topic_prefix}.workloadcommands", [workload_command("acquire", "st-1", "s1", MARKET)]
+    )
     first = closed_by(START)[-500:]
     await published(kafka, topic_prefix, len(first))
     fake.fail_next("/api/v3/klines", "rate_limit", times=2)
@@ -131,8 +143,9 @@ async def test_invalid_exchange_candles_are_dead_lettered_and_skipped(
     bad[2], bad[3] = Decimal("0.001"), Decimal("0.002")  # high below low
     async with FakeBinance({"UNITTEST/BTC": rows}, now_ms=ms(START)) as server:
         await start(binance_worker(workers, server))
-        await produce(kafka.bootstrap, f"{topic_prefix}.workloadcommands",
-                      [workload_command("acquire", "st-1", "s1", MARKET)])
+        await produce(
+            kafka.bootstrap, f"{topic_prefix}.workloadcommands", [workload_command("acquire", "st-1", "s1", MARKET)]
+        )
         good = [row for row in closed[-500:] if row is not bad]
         candles = await published(kafka, topic_prefix, len(good))
         assert as_rows(candles) == file_rows(good)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
@@ -40,13 +41,14 @@ class SilentServer:
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
-    async def __aenter__(self) -> "SilentServer":
+    async def __aenter__(self) -> SilentServer:
         self._server = await asyncio.start_server(self._hold, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         assert self._server is not None
         self._server.close()
         for writer in self._writers:
@@ -69,8 +71,9 @@ class Published:
 
 async def published(kafka: LocalKafka, prefix: str) -> dict[str, list[Published]]:
     """Every candle on marketdata by market, in publish order (undecodable records left out)."""
-    records = sorted(await read_all(kafka.bootstrap, f"{prefix}.marketdata", timeout=60),
-                     key=lambda r: (r.partition, r.offset))
+    records = sorted(
+        await read_all(kafka.bootstrap, f"{prefix}.marketdata", timeout=60), key=lambda r: (r.partition, r.offset)
+    )
     by_market: dict[str, list[Published]] = {}
     for record in records:
         try:
@@ -99,8 +102,11 @@ async def statuses(worker: Worker) -> dict[str, dict[str, Any]]:
 
 
 async def acquire(kafka: LocalKafka, prefix: str, *markets: str) -> None:
-    await produce(kafka.bootstrap, f"{prefix}.workloadcommands",
-                  [workload_command("acquire", f"st-{n}", "sess-1", market) for n, market in enumerate(markets)])
+    await produce(
+        kafka.bootstrap,
+        f"{prefix}.workloadcommands",
+        [workload_command("acquire", f"st-{n}", "sess-1", market) for n, market in enumerate(markets)],
+    )
 
 
 async def count_at_least(kafka: LocalKafka, prefix: str, wanted: dict[str, int]) -> dict[str, list[Published]] | None:
@@ -109,8 +115,13 @@ async def count_at_least(kafka: LocalKafka, prefix: str, wanted: dict[str, int])
 
 
 def replay_env(speed: str, **extra: str) -> dict[str, str]:
-    return {"R3EDGE_REPLAY_DIR": str(DATA), "R3EDGE_REPLAY_SPEED": speed, "R3EDGE_COLLECT_INTERVAL": "0.3",
-            "R3EDGE_COLLECT_LOOKBACK": "20000", **extra}
+    return {
+        "R3EDGE_REPLAY_DIR": str(DATA),
+        "R3EDGE_REPLAY_SPEED": speed,
+        "R3EDGE_COLLECT_INTERVAL": "0.3",
+        "R3EDGE_COLLECT_LOOKBACK": "20000",
+        **extra,
+    }
 
 
 def assert_one_series(candles: list[Published]) -> None:
@@ -124,8 +135,12 @@ async def test_a_replay_market_keeps_its_pace_while_another_exchange_never_answe
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
 ) -> None:
     async with SilentServer() as silent:
-        env = replay_env("x600", R3EDGE_EXCHANGE_URLS=f"binance=http://127.0.0.1:{silent.port}",
-                         R3EDGE_COLLECT_ROUND_TIMEOUT="2", R3EDGE_EXCHANGE_TIMEOUT="10")
+        env = replay_env(
+            "x600",
+            R3EDGE_EXCHANGE_URLS=f"binance=http://127.0.0.1:{silent.port}",
+            R3EDGE_COLLECT_ROUND_TIMEOUT="2",
+            R3EDGE_EXCHANGE_TIMEOUT="10",
+        )
         worker = await start(workers(extra_env=env))  # x600: ten 1-minute candles a second
         await acquire(kafka, topic_prefix, SILENT, REPLAY_1M)
 
@@ -140,7 +155,7 @@ async def test_a_replay_market_keeps_its_pace_while_another_exchange_never_answe
         candles = (await published(kafka, topic_prefix))[REPLAY_1M]
         inside = [p.at for p in candles if since <= p.at <= since + window]
         assert len(inside) >= 0.5 * 10 * window, f"only {len(inside)} candles in {window:.0f} s at ten a second"
-        gaps = [b - a for a, b in zip([since, *inside], [*inside, since + window])]
+        gaps = [b - a for a, b in zip([since, *inside], [*inside, since + window], strict=True)]
         assert max(gaps) <= 3.0, f"the replay market paused {max(gaps):.1f} s"
         assert_one_series(candles)
         now = await statuses(worker)
@@ -153,14 +168,21 @@ async def test_a_deep_json_record_and_an_unknown_timeframe_stop_no_collection_ac
 ) -> None:
     worker = await start(workers(extra_env=replay_env("x600")))
     await acquire(kafka, topic_prefix, REPLAY_1M, REPLAY_5M, UNKNOWN_TIMEFRAME)
-    await wait_for_async(lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 50, REPLAY_5M: 10}), 90,
-                         what="both markets collected")
-    await produce(kafka.bootstrap, f"{topic_prefix}.marketdata",  # on the partition the cursors are read from
-                  [(encode_key(REPLAY_1M), DEEP), (encode_key(REPLAY_5M), DEEP)])
+    await wait_for_async(
+        lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 50, REPLAY_5M: 10}), 90, what="both markets collected"
+    )
+    await produce(
+        kafka.bootstrap,
+        f"{topic_prefix}.marketdata",  # on the partition the cursors are read from
+        [(encode_key(REPLAY_1M), DEEP), (encode_key(REPLAY_5M), DEEP)],
+    )
 
     async def dead_lettered() -> list[dict[str, Any]] | None:
-        letters = [d for d in await values(kafka, f"{topic_prefix}.deadletters")
-                   if d["source_topic"] == f"{topic_prefix}.marketdata"]
+        letters = [
+            d
+            for d in await values(kafka, f"{topic_prefix}.deadletters")
+            if d["source_topic"] == f"{topic_prefix}.marketdata"
+        ]
         return letters if len(letters) >= 2 else None
 
     letters = await wait_for_async(dead_lettered, 60, what="the deep records dead-lettered by the fan-out")
@@ -169,8 +191,9 @@ async def test_a_deep_json_record_and_an_unknown_timeframe_stop_no_collection_ac
 
     await restart(worker)  # its cursors are read back across the deep records
     wanted = {REPLAY_1M: len(before[REPLAY_1M]) + 30, REPLAY_5M: len(before[REPLAY_5M]) + 6}
-    after = await wait_for_async(lambda: count_at_least(kafka, topic_prefix, wanted), 90,
-                                 what="collection resumed on every market")
+    after = await wait_for_async(
+        lambda: count_at_least(kafka, topic_prefix, wanted), 90, what="collection resumed on every market"
+    )
     for market in (REPLAY_1M, REPLAY_5M):
         assert_one_series(after[market])  # resumed at the cursor: nothing twice, nothing skipped
     assert worker.process is not None and worker.process.poll() is None, "the worker stays up"
@@ -181,8 +204,11 @@ async def test_a_deep_json_record_and_an_unknown_timeframe_stop_no_collection_ac
     # the 7m acquire was refused at the door (workloadcommands' rule), so it never became a market
     # to collect; a bad market that is in the table anyway is that market's error only (unit tests)
     assert UNKNOWN_TIMEFRAME not in status
-    refused = [d for d in await values(kafka, f"{topic_prefix}.deadletters")
-               if d["source_topic"] == f"{topic_prefix}.workloadcommands"]
+    refused = [
+        d
+        for d in await values(kafka, f"{topic_prefix}.deadletters")
+        if d["source_topic"] == f"{topic_prefix}.workloadcommands"
+    ]
     assert len(refused) == 1 and "timeframe '7m'" in refused[0]["reason"]
 
 
@@ -191,22 +217,29 @@ async def test_after_a_restart_a_finite_speed_replay_goes_on_at_once_from_its_cu
 ) -> None:
     worker = await start(workers(extra_env=replay_env("x120")))  # two 1-minute candles a second
     await acquire(kafka, topic_prefix, REPLAY_1M)
-    first = await wait_for_async(lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 1}), 60,
-                                 what="the first candle")
+    first = await wait_for_async(
+        lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 1}), 60, what="the first candle"
+    )
     first_at = first[REPLAY_1M][0].at
-    await wait_for_async(lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 60}), 90,
-                         what="thirty seconds of replay")
+    await wait_for_async(
+        lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 60}), 90, what="thirty seconds of replay"
+    )
     await asyncio.to_thread(worker.stop)
     before = (await published(kafka, topic_prefix))[REPLAY_1M]
     old_run = before[-1].at - first_at  # how long the old worker replayed
 
     await start(worker)
     ready = datetime.now(timezone.utc).timestamp()
-    after = await wait_for_async(lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: len(before) + 1}), 60,
-                                 interval=0.5, what="a new candle after the restart")
+    after = await wait_for_async(
+        lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: len(before) + 1}),
+        60,
+        interval=0.5,
+        what="a new candle after the restart",
+    )
     resumed = after[REPLAY_1M][len(before)]
     waited = resumed.at - ready
-    assert waited < min(10.0, old_run / 2), f"the first new candle came {waited:.1f} s after the restart " \
-                                            f"(the old worker had replayed {old_run:.0f} s)"
+    assert waited < min(10.0, old_run / 2), (
+        f"the first new candle came {waited:.1f} s after the restart (the old worker had replayed {old_run:.0f} s)"
+    )
     assert resumed.candle["previous_open"] == before[-1].candle["open_time"], "it goes on from the cursor"
     assert_one_series(after[REPLAY_1M])

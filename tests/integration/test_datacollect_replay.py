@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
@@ -21,28 +22,47 @@ MARKET = "replay:UNITTEST/BTC:1m"
 
 def workload_command(action: str, strategy_id: str, session_id: str, market: str = MARKET) -> tuple[bytes, bytes]:
     exchange, symbol, timeframe = market.split(":")
-    value = {"command_id": f"{action}:{strategy_id}:{session_id}", "action": action, "exchange": exchange,
-             "symbol": symbol, "timeframe": timeframe, "strategy_id": strategy_id, "session_id": session_id,
-             "at": "2026-01-01T00:00:00Z"}
+    value = {
+        "command_id": f"{action}:{strategy_id}:{session_id}",
+        "action": action,
+        "exchange": exchange,
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "strategy_id": strategy_id,
+        "session_id": session_id,
+        "at": "2026-01-01T00:00:00Z",
+    }
     return encode_key(market), json.dumps(value).encode()
 
 
 async def values(kafka: LocalKafka, topic: str) -> list[dict[str, Any]]:
-    return [json.loads(r.value or b"null") for r in sorted(await read_all(kafka.bootstrap, topic, timeout=60),
-                                                           key=lambda r: (r.partition, r.offset))]
+    return [
+        json.loads(r.value or b"null")
+        for r in sorted(await read_all(kafka.bootstrap, topic, timeout=60), key=lambda r: (r.partition, r.offset))
+    ]
 
 
 async def test_replay_publishes_every_real_candle_once_in_order_with_one_price_update_per_session(
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
 ) -> None:
-    worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(DATA), "R3EDGE_REPLAY_SPEED": "max",
-                                "R3EDGE_COLLECT_INTERVAL": "0.5", "R3EDGE_COLLECT_LOOKBACK": "20000"})
+    worker = workers(
+        extra_env={
+            "R3EDGE_REPLAY_DIR": str(DATA),
+            "R3EDGE_REPLAY_SPEED": "max",
+            "R3EDGE_COLLECT_INTERVAL": "0.5",
+            "R3EDGE_COLLECT_LOOKBACK": "20000",
+        }
+    )
     worker.start().wait_ready()
-    await produce(kafka.bootstrap, f"{topic_prefix}.workloadcommands", [
-        workload_command("acquire", "st-1", "sess-a"),
-        workload_command("acquire", "st-1", "sess-b"),
-        workload_command("acquire", "st-1", "sess-a"),  # a repeat changes nothing
-    ])
+    await produce(
+        kafka.bootstrap,
+        f"{topic_prefix}.workloadcommands",
+        [
+            workload_command("acquire", "st-1", "sess-a"),
+            workload_command("acquire", "st-1", "sess-b"),
+            workload_command("acquire", "st-1", "sess-a"),  # a repeat changes nothing
+        ],
+    )
 
     async def all_published() -> list[dict[str, Any]] | Pending:
         candles = await values(kafka, f"{topic_prefix}.marketdata")
@@ -119,8 +139,11 @@ async def test_a_worker_joining_mid_stream_takes_its_share_without_loss_or_repea
     def shares() -> list[int]:
         return [len(request("GET", f"{w.url}/workloads?scope=local").body["items"]) for w in (first, second)]
 
-    await wait_for_async(lambda: _true(all(shares()) and sum(shares()) == len(TIMEFRAMES)), 60,
-                         what="the markets to be shared by both workers")
+    await wait_for_async(
+        lambda: _true(all(shares()) and sum(shares()) == len(TIMEFRAMES)),
+        60,
+        what="the markets to be shared by both workers",
+    )
     await assert_every_market_complete(kafka, topic_prefix)
 
 
@@ -130,8 +153,14 @@ async def _true(value: bool) -> bool:
 
 async def acquire_all_timeframes(kafka: LocalKafka, prefix: str) -> None:
     markets = [f"replay:UNITTEST/BTC:{tf}" for tf in TIMEFRAMES]
-    await produce(kafka.bootstrap, f"{prefix}.workloadcommands",
-                  [workload_command("acquire", f"st-{tf}", "sess-1", market) for tf, market in zip(TIMEFRAMES, markets)])
+    await produce(
+        kafka.bootstrap,
+        f"{prefix}.workloadcommands",
+        [
+            workload_command("acquire", f"st-{tf}", "sess-1", market)
+            for tf, market in zip(TIMEFRAMES, markets, strict=True)
+        ],
+    )
 
 
 async def assert_every_market_complete(kafka: LocalKafka, topic_prefix: str) -> None:

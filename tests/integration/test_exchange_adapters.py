@@ -6,15 +6,16 @@ The ccxt adapter runs real ccxt code over real HTTP against the local Binance fa
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
 from r3edge_streams.domain.candles import on_grid, resample
-from r3edge_streams.exchanges.base import ExchangeClient, ExchangeUnavailable, UnknownMarket
 from r3edge_streams.exchanges.ccxt_client import CcxtExchange
+from r3edge_streams.exchanges.errors import ExchangeUnavailable, UnknownMarket
+from r3edge_streams.exchanges.market_data import MarketData
 from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
 from r3edge_streams.exchanges.registry import replay_from_directory
 from tests.kit.fake_binance import FakeBinance, load_candles
@@ -36,8 +37,8 @@ async def fake() -> AsyncIterator[FakeBinance]:
 
 
 @pytest.fixture(params=["ccxt-binance", "replay"])
-async def adapter(request: pytest.FixtureRequest, fake: FakeBinance) -> AsyncIterator[ExchangeClient]:
-    client: ExchangeClient
+async def adapter(request: pytest.FixtureRequest, fake: FakeBinance) -> AsyncIterator[MarketData]:
+    client: MarketData
     if request.param == "replay":
         client = replay_from_directory(DATA, float("inf"))
     else:
@@ -51,33 +52,33 @@ def expected(exchange: str, timeframe: str) -> list:  # type: ignore[type-arg]
     return candles if timeframe == "1m" else resample(candles, timeframe)
 
 
-async def test_contract_first_page_is_the_real_history(adapter: ExchangeClient) -> None:
+async def test_contract_first_page_is_the_real_history(adapter: MarketData) -> None:
     candles = await adapter.fetch_candles(SYMBOL, "1m", FIRST, 1000)
     assert candles == expected(adapter.exchange_id, "1m")[:1000]
 
 
 @pytest.mark.parametrize("timeframe", ["5m", "1h"])
-async def test_contract_coarser_timeframes_are_the_resampled_history(adapter: ExchangeClient, timeframe: str) -> None:
+async def test_contract_coarser_timeframes_are_the_resampled_history(adapter: MarketData, timeframe: str) -> None:
     candles = await adapter.fetch_candles(SYMBOL, timeframe, FIRST - timedelta(hours=1), 200)
     assert candles == expected(adapter.exchange_id, timeframe)[:200]
     assert all(on_grid(c.open_time, timeframe) for c in candles)
 
 
-async def test_contract_since_and_limit_are_honoured(adapter: ExchangeClient) -> None:
+async def test_contract_since_and_limit_are_honoured(adapter: MarketData) -> None:
     since = datetime(2017, 11, 10, 12, 0, tzinfo=timezone.utc)
     candles = await adapter.fetch_candles(SYMBOL, "1m", since, 37)
     assert len(candles) == 37 and candles[0].open_time >= since
     assert [c.open_time for c in candles] == sorted({c.open_time for c in candles})
 
 
-async def test_contract_time_is_utc_and_unknown_markets_are_refused(adapter: ExchangeClient) -> None:
+async def test_contract_time_is_utc_and_unknown_markets_are_refused(adapter: MarketData) -> None:
     now = await adapter.now()
     assert now.tzinfo is not None and now.utcoffset() == timedelta(0)
     with pytest.raises(UnknownMarket):
         await adapter.fetch_candles("NOPE/BTC", "1m", FIRST, 10)
 
 
-async def test_contract_observing_a_moment_never_moves_the_clock_back(adapter: ExchangeClient) -> None:
+async def test_contract_observing_a_moment_never_moves_the_clock_back(adapter: MarketData) -> None:
     before = await adapter.now()
     await adapter.observe(before - timedelta(days=3))
     assert await adapter.now() >= before
@@ -123,7 +124,9 @@ async def test_ccxt_clock_follows_the_exchange_not_the_local_clock(fake: FakeBin
         await client.close()
 
 
-@pytest.mark.parametrize(("fault", "times"), [("rate_limit", 2), ("server_error", 3), ("timeout", 1), ("disconnect", 2)])
+@pytest.mark.parametrize(
+    ("fault", "times"), [("rate_limit", 2), ("server_error", 3), ("timeout", 1), ("disconnect", 2)]
+)
 async def test_ccxt_transient_faults_are_retried(fake: FakeBinance, fault: str, times: int) -> None:
     client = CcxtExchange("binance", api_url=fake.url, timeout_ms=1000, sleep=no_sleep)
     try:

@@ -5,17 +5,18 @@ No Kafka here: none of these tests requests the ``kafka`` fixture.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from tests.kit.patience import patience
 from tests.kit.fake_binance import FakeBinance, ccxt_config, load_candles
+from tests.kit.patience import patience
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
 SYMBOL = "UNITTEST/BTC"
@@ -55,8 +56,17 @@ def resample_by_hand(rows: list[list[Any]], width: int) -> list[list[Any]]:
     buckets: dict[int, list[list[Any]]] = {}
     for row in rows:
         buckets.setdefault(row[0] // width * width, []).append(row)
-    return [[start, group[0][1], max(r[2] for r in group), min(r[3] for r in group), group[-1][4],
-             sum((r[5] for r in group), Decimal(0))] for start, group in buckets.items()]
+    return [
+        [
+            start,
+            group[0][1],
+            max(r[2] for r in group),
+            min(r[3] for r in group),
+            group[-1][4],
+            sum((r[5] for r in group), Decimal(0)),
+        ]
+        for start, group in buckets.items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -64,8 +74,14 @@ def resample_by_hand(rows: list[list[Any]], width: int) -> list[list[Any]]:
 
 def test_load_candles_keeps_exact_decimals(rows: list[list[Any]]) -> None:
     assert len(rows) == 13_681
-    assert rows[0] == [1509836520000, Decimal("0.00162008"), Decimal("0.00162008"), Decimal("0.00162008"),
-                       Decimal("0.00162008"), Decimal("108.14853839")]
+    assert rows[0] == [
+        1509836520000,
+        Decimal("0.00162008"),
+        Decimal("0.00162008"),
+        Decimal("0.00162008"),
+        Decimal("0.00162008"),
+        Decimal("108.14853839"),
+    ]
     assert all(isinstance(value, Decimal) for row in rows[:100] for value in row[1:])
 
 
@@ -73,30 +89,42 @@ async def test_load_markets_finds_the_spot_market_with_one_call(fake: FakeBinanc
     markets = await exchange.load_markets()
 
     market = markets[SYMBOL]
-    assert (market["id"], market["base"], market["quote"], market["type"]) == ("UNITTESTBTC", "UNITTEST", "BTC",
-                                                                              "spot")
+    assert (market["id"], market["base"], market["quote"], market["type"]) == ("UNITTESTBTC", "UNITTEST", "BTC", "spot")
     assert market["spot"] is True and market["active"] is True
     assert market["precision"]["price"] == 1e-08 and market["limits"]["cost"]["min"] == 0.0001
     assert fake.requests == [("/api/v3/exchangeInfo", {})]
 
 
-async def test_fetch_ohlcv_1m_returns_the_first_1000_real_candles(fake: FakeBinance, exchange: Any,
-                                                                  rows: list[list[Any]]) -> None:
+async def test_fetch_ohlcv_1m_returns_the_first_1000_real_candles(
+    fake: FakeBinance, exchange: Any, rows: list[list[Any]]
+) -> None:
     candles = await exchange.fetch_ohlcv(SYMBOL, "1m", since=rows[0][0], limit=1000)
 
     assert candles == [as_floats(row) for row in rows[:1000]]
-    assert fake.requests_to(KLINES) == [{"symbol": "UNITTESTBTC", "interval": "1m", "limit": "1000",
-                                         "startTime": str(rows[0][0])}]
+    assert fake.requests_to(KLINES) == [
+        {"symbol": "UNITTESTBTC", "interval": "1m", "limit": "1000", "startTime": str(rows[0][0])}
+    ]
     assert [path for path, _ in fake.requests] == ["/api/v3/exchangeInfo", KLINES]
 
 
 async def test_klines_serve_binance_strings_and_row_shape(exchange: Any, rows: list[list[Any]]) -> None:
-    raw = await exchange.public_get_klines({"symbol": "UNITTESTBTC", "interval": "1m", "startTime": 0,
-                                            "limit": 2})
+    raw = await exchange.public_get_klines({"symbol": "UNITTESTBTC", "interval": "1m", "startTime": 0, "limit": 2})
     latest = await exchange.public_get_klines({"symbol": "UNITTESTBTC", "interval": "1m", "limit": 2})
 
-    assert raw[0] == [1509836520000, "0.00162008", "0.00162008", "0.00162008", "0.00162008", "108.14853839",
-                      1509836579999, "0.00000000", 0, "0.00000000", "0.00000000", "0"]
+    assert raw[0] == [
+        1509836520000,
+        "0.00162008",
+        "0.00162008",
+        "0.00162008",
+        "0.00162008",
+        "108.14853839",
+        1509836579999,
+        "0.00000000",
+        0,
+        "0.00000000",
+        "0.00000000",
+        "0",
+    ]
     assert raw[1][1:6] == ["0.00161000", "0.00161000", "0.00161000", "0.00161000", "82.39019900"]
     assert [row[0] for row in latest] == [rows[-2][0], rows[-1][0]]  # no startTime: the most recent klines
 
@@ -137,14 +165,22 @@ async def test_weeks_start_on_monday_and_months_on_the_first(exchange: Any, rows
 # ------------------------------------------------------------------------------------------------ now
 
 
-async def test_the_candle_containing_now_is_served_forming(fake: FakeBinance, exchange: Any,
-                                                           rows: list[list[Any]]) -> None:
+async def test_the_candle_containing_now_is_served_forming(
+    fake: FakeBinance, exchange: Any, rows: list[list[Any]]
+) -> None:
     opens = {row[0] for row in rows}
-    bucket = next(row[0] for row in rows if row[0] % FIVE_MINUTES == 0 and row[0] + MINUTE in opens
-                  and row[0] + 2 * MINUTE in opens and row[0] > rows[5000][0])
+    bucket = next(
+        row[0]
+        for row in rows
+        if row[0] % FIVE_MINUTES == 0
+        and row[0] + MINUTE in opens
+        and row[0] + 2 * MINUTE in opens
+        and row[0] > rows[5000][0]
+    )
     fake.now_ms = bucket + 2 * MINUTE + 30_000  # 2.5 minutes into the 5m candle
-    raw = await exchange.public_get_klines({"symbol": "UNITTESTBTC", "interval": "5m",
-                                            "startTime": bucket - 10 * MINUTE})
+    raw = await exchange.public_get_klines(
+        {"symbol": "UNITTESTBTC", "interval": "5m", "startTime": bucket - 10 * MINUTE}
+    )
 
     last = raw[-1]
     assert last[0] == bucket and last[6] == bucket + FIVE_MINUTES - 1 and last[6] > fake.now_ms
@@ -155,8 +191,9 @@ async def test_the_candle_containing_now_is_served_forming(fake: FakeBinance, ex
     assert all(row[6] < fake.now_ms for row in raw[:-1])  # every earlier candle is closed
 
 
-async def test_the_1m_candle_containing_now_is_the_last_one(fake: FakeBinance, exchange: Any,
-                                                            rows: list[list[Any]]) -> None:
+async def test_the_1m_candle_containing_now_is_the_last_one(
+    fake: FakeBinance, exchange: Any, rows: list[list[Any]]
+) -> None:
     fake.now_ms = rows[100][0] + 30_000
     candles = await exchange.fetch_ohlcv(SYMBOL, "1m", since=rows[0][0], limit=1000)
     raw = await exchange.public_get_klines({"symbol": "UNITTESTBTC", "interval": "1m", "limit": 1})
@@ -167,8 +204,7 @@ async def test_the_1m_candle_containing_now_is_the_last_one(fake: FakeBinance, e
     assert await exchange.fetch_ohlcv(SYMBOL, "1m", since=fake.now_ms) == []
 
 
-async def test_end_time_only_returns_the_last_limit_candles_before_it(exchange: Any,
-                                                                       rows: list[list[Any]]) -> None:
+async def test_end_time_only_returns_the_last_limit_candles_before_it(exchange: Any, rows: list[list[Any]]) -> None:
     candles = await exchange.fetch_ohlcv(SYMBOL, "1m", limit=5, params={"until": rows[50][0]})
 
     assert candles == [as_floats(row) for row in rows[46:51]]
@@ -188,14 +224,18 @@ async def test_unknown_symbol_is_binance_1121_and_ccxt_bad_symbol(fake: FakeBina
     assert fake.requests_to(KLINES) == []
 
 
-@pytest.mark.parametrize("params, code", [
-    ({"symbol": "UNITTESTBTC"}, -1102),
-    ({"symbol": "UNITTESTBTC", "interval": "7m"}, -1120),
-    ({"symbol": "UNITTESTBTC", "interval": "1m", "startTime": "yesterday"}, -1100),
-    ({"symbol": "unittestbtc", "interval": "1m"}, -1100),
-])
-async def test_bad_parameters_are_binance_errors_and_ccxt_bad_request(exchange: Any, params: dict[str, str],
-                                                                      code: int) -> None:
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"symbol": "UNITTESTBTC"}, -1102),
+        ({"symbol": "UNITTESTBTC", "interval": "7m"}, -1120),
+        ({"symbol": "UNITTESTBTC", "interval": "1m", "startTime": "yesterday"}, -1100),
+        ({"symbol": "unittestbtc", "interval": "1m"}, -1100),
+    ],
+)
+async def test_bad_parameters_are_binance_errors_and_ccxt_bad_request(
+    exchange: Any, params: dict[str, str], code: int
+) -> None:
     with pytest.raises(ccxt.BadRequest, match=f'"code":{code}'):
         await exchange.public_get_klines(params)
 
@@ -216,18 +256,22 @@ async def test_raw_http_error_bodies(fake: FakeBinance) -> None:
 # --------------------------------------------------------------------------------------------- faults
 
 
-@pytest.mark.parametrize("kind, options, expected", [
-    ("rate_limit", {}, ccxt.DDoSProtection),
-    ("ip_ban", {}, ccxt.DDoSProtection),
-    ("server_error", {}, ccxt.ExchangeNotAvailable),
-    ("server_error", {"status": 503, "body": ""}, ccxt.ExchangeNotAvailable),
-    ("server_error", {"status": 500}, ccxt.ExchangeNotAvailable),
-    ("server_error", {"status": 504}, ccxt.RequestTimeout),
-    ("timeout", {"delay": 5.0 * patience()}, ccxt.RequestTimeout),
-    ("disconnect", {"times": 2}, ccxt.ExchangeNotAvailable),
-])
-async def test_a_fault_raises_its_ccxt_error_once(fake: FakeBinance, exchange: Any, rows: list[list[Any]],
-                                                  kind: Any, options: dict[str, Any], expected: type) -> None:
+@pytest.mark.parametrize(
+    "kind, options, expected",
+    [
+        ("rate_limit", {}, ccxt.DDoSProtection),
+        ("ip_ban", {}, ccxt.DDoSProtection),
+        ("server_error", {}, ccxt.ExchangeNotAvailable),
+        ("server_error", {"status": 503, "body": ""}, ccxt.ExchangeNotAvailable),
+        ("server_error", {"status": 500}, ccxt.ExchangeNotAvailable),
+        ("server_error", {"status": 504}, ccxt.RequestTimeout),
+        ("timeout", {"delay": 5.0 * patience()}, ccxt.RequestTimeout),
+        ("disconnect", {"times": 2}, ccxt.ExchangeNotAvailable),
+    ],
+)
+async def test_a_fault_raises_its_ccxt_error_once(
+    fake: FakeBinance, exchange: Any, rows: list[list[Any]], kind: Any, options: dict[str, Any], expected: type
+) -> None:
     await exchange.load_markets()
     fake.fail_next(KLINES, kind, **options)
 
@@ -246,8 +290,9 @@ async def test_rate_limit_is_ddos_protection_not_rate_limit_exceeded(fake: FakeB
     assert isinstance(caught.value, ccxt.NetworkError)
 
 
-async def test_a_single_disconnect_is_retried_by_aiohttp(fake: FakeBinance, exchange: Any,
-                                                         rows: list[list[Any]]) -> None:
+async def test_a_single_disconnect_is_retried_by_aiohttp(
+    fake: FakeBinance, exchange: Any, rows: list[list[Any]]
+) -> None:
     await exchange.load_markets()  # leaves a kept-alive connection that the fault then drops
     fake.fail_next(KLINES, "disconnect")
 
@@ -255,8 +300,7 @@ async def test_a_single_disconnect_is_retried_by_aiohttp(fake: FakeBinance, exch
     assert len(fake.requests_to(KLINES)) == 2
 
 
-async def test_malformed_json_is_not_an_error_for_ccxt(fake: FakeBinance, exchange: Any,
-                                                       rows: list[list[Any]]) -> None:
+async def test_malformed_json_is_not_an_error_for_ccxt(fake: FakeBinance, exchange: Any, rows: list[list[Any]]) -> None:
     """Surprise worth knowing: ccxt swallows an unparseable 200 and returns the text; parsed, that is []."""
     await exchange.load_markets()
     fake.fail_next(KLINES, "malformed")
@@ -272,8 +316,7 @@ async def test_malformed_exchange_info_loads_no_markets(fake: FakeBinance, excha
     assert SYMBOL in await exchange.load_markets(reload=True)
 
 
-async def test_times_repeats_a_fault_then_it_clears(fake: FakeBinance, exchange: Any,
-                                                    rows: list[list[Any]]) -> None:
+async def test_times_repeats_a_fault_then_it_clears(fake: FakeBinance, exchange: Any, rows: list[list[Any]]) -> None:
     await exchange.load_markets()
     fake.fail_next(KLINES, "server_error", times=2)
 

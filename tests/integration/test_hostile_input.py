@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -39,8 +40,9 @@ def crc32_partition(key: bytes, partitions: int = PARTITIONS) -> int:
     return zlib.crc32(key) % partitions
 
 
-async def send(kafka: LocalKafka, topic: str, key: bytes | None, value: bytes | None,
-               partition: int | None = None) -> tuple[int, int]:
+async def send(
+    kafka: LocalKafka, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+) -> tuple[int, int]:
     """One raw record from an outside producer; its (partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
     await producer.start()
@@ -56,37 +58,102 @@ def _moment(row: list[Any]) -> str:
 
 
 def _candle(row: list[Any], **changes: Any) -> bytes:
-    body = {"exchange": "replay", "symbol": "UNITTEST/BTC", "timeframe": "1m", "open_time": _moment(row),
-            "open": str(row[1]), "high": str(row[2]), "low": str(row[3]), "close": str(row[4]),
-            "volume": str(row[5]), **changes}
+    body = {
+        "exchange": "replay",
+        "symbol": "UNITTEST/BTC",
+        "timeframe": "1m",
+        "open_time": _moment(row),
+        "open": str(row[1]),
+        "high": str(row[2]),
+        "low": str(row[3]),
+        "close": str(row[4]),
+        "volume": str(row[5]),
+        **changes,
+    }
     return json.dumps(body).encode()
 
 
 def _poison(prefix: str) -> list[tuple[str, str, bytes | None, bytes | None]]:
     """(what, topic, key, value) of every case the outside tester found, on every consumed topic."""
-    topics = ["workloadcommands", "marketdata", "strategiesdata", "sessioncommands", "sessionsrequest",
-              "positions", "strategycommands"]
+    topics = [
+        "workloadcommands",
+        "marketdata",
+        "strategiesdata",
+        "sessioncommands",
+        "sessionsrequest",
+        "positions",
+        "strategycommands",
+    ]
     cases: list[tuple[str, str, bytes | None, bytes | None]] = []
     for topic in topics:
         cases.append(("deep JSON value", topic, encode_key("k"), DEEP))
         cases.append(("deep JSON key", topic, DEEP, b"{}"))
     cases += [
         ("binary larger than a dead letter may be", "sessionsrequest", encode_key("steady"), bytes(range(256)) * 3500),
-        ("negative prices", "marketdata", encode_key(MARKET),
-         _candle(ROWS[-1], open="-5", high="-1", low="-9", close="-2")),
-        ("unknown timeframe", "workloadcommands", encode_key("replay:UNITTEST/BTC:7m"), json.dumps({
-            "command_id": "op-7m", "action": "acquire", "exchange": "replay", "symbol": "UNITTEST/BTC",
-            "timeframe": "7m", "strategy_id": "op", "session_id": "op", "at": "2026-01-01T00:00:00Z"}).encode()),
-        ("negative price request", "sessionsrequest", encode_key("steady"), json.dumps({
-            "request_id": "price:steady:evil", "session_id": "steady", "kind": "price",
-            "at": "2017-11-05T00:00:00Z", "price": "-1"}).encode()),
-        ("end of the calendar", "sessioncommands", encode_key("doomsday"), json.dumps({
-            "command_id": "create:doomsday", "session_id": "doomsday", "kind": "create",
-            "issued_at": "9999-12-31T23:59:59Z", "spec": {**spec("sma_cross", {"fast": 5, "slow": 20}),
-                                                          "auto_stop": {"max_duration_seconds": 60}}}).encode()),
-        ("start of the calendar", "sessionsrequest", encode_key("steady"), json.dumps({
-            "request_id": "tick:steady:0", "session_id": "steady", "kind": "tick",
-            "at": "0001-01-01T00:00:00+01:00"}).encode()),
+        (
+            "negative prices",
+            "marketdata",
+            encode_key(MARKET),
+            _candle(ROWS[-1], open="-5", high="-1", low="-9", close="-2"),
+        ),
+        (
+            "unknown timeframe",
+            "workloadcommands",
+            encode_key("replay:UNITTEST/BTC:7m"),
+            json.dumps(
+                {
+                    "command_id": "op-7m",
+                    "action": "acquire",
+                    "exchange": "replay",
+                    "symbol": "UNITTEST/BTC",
+                    "timeframe": "7m",
+                    "strategy_id": "op",
+                    "session_id": "op",
+                    "at": "2026-01-01T00:00:00Z",
+                }
+            ).encode(),
+        ),
+        (
+            "negative price request",
+            "sessionsrequest",
+            encode_key("steady"),
+            json.dumps(
+                {
+                    "request_id": "price:steady:evil",
+                    "session_id": "steady",
+                    "kind": "price",
+                    "at": "2017-11-05T00:00:00Z",
+                    "price": "-1",
+                }
+            ).encode(),
+        ),
+        (
+            "end of the calendar",
+            "sessioncommands",
+            encode_key("doomsday"),
+            json.dumps(
+                {
+                    "command_id": "create:doomsday",
+                    "session_id": "doomsday",
+                    "kind": "create",
+                    "issued_at": "9999-12-31T23:59:59Z",
+                    "spec": {**spec("sma_cross", {"fast": 5, "slow": 20}), "auto_stop": {"max_duration_seconds": 60}},
+                }
+            ).encode(),
+        ),
+        (
+            "start of the calendar",
+            "sessionsrequest",
+            encode_key("steady"),
+            json.dumps(
+                {
+                    "request_id": "tick:steady:0",
+                    "session_id": "steady",
+                    "kind": "tick",
+                    "at": "0001-01-01T00:00:00+01:00",
+                }
+            ).encode(),
+        ),
     ]
     return [(what, f"{prefix}.{topic}", key, value) for what, topic, key, value in cases]
 
@@ -114,41 +181,63 @@ async def test_poison_on_every_topic_is_dead_lettered_while_a_session_takes_ever
 ) -> None:
     worker = workers(extra_env=replay_env(tmp_path, ROWS, "x2400"))  # 40 candles a second
     await asyncio.to_thread(lambda: worker.start().wait_ready())
-    assert request("POST", f"{worker.url}/sessions", {"session_id": "steady", **spec("sma_cross", {"fast": 5, "slow": 20})}).status == 201
+    assert (
+        request(
+            "POST", f"{worker.url}/sessions", {"session_id": "steady", **spec("sma_cross", {"fast": 5, "slow": 20})}
+        ).status
+        == 201
+    )
     assert request("POST", f"{worker.url}/sessions/steady/start").status == 200
-    await wait_for_async(lambda: asyncio.to_thread(lambda: _feed(worker, "steady").get("prices", 0) > 20), 60,
-                         what="the steady session's first prices")
+    await wait_for_async(
+        lambda: asyncio.to_thread(lambda: _feed(worker, "steady").get("prices", 0) > 20),
+        60,
+        what="the steady session's first prices",
+    )
     sent = {}
     for what, topic, key, value in _poison(topic_prefix):
         sent[await send(kafka, topic, key, value)] = (what, topic)
 
     async def all_dead_lettered() -> list[dict[str, Any]] | None:
         letters = await values(kafka, f"{topic_prefix}.deadletters")
-        found = {(l["source_topic"], l["partition"], l["offset"]) for l in letters}
+        found = {(dl["source_topic"], dl["partition"], dl["offset"]) for dl in letters}
         return letters if all((topic, *where) in found for where, (_, topic) in sent.items()) else None
 
     letters = await wait_for_async(all_dead_lettered, 120, interval=1, what="a dead letter for every poison message")
     for (partition, offset), (what, topic) in sent.items():
-        letter = next(l for l in letters if l["partition"] == partition and l["offset"] == offset
-                      and l["source_topic"] == topic)
+        letter = next(
+            dl
+            for dl in letters
+            if dl["partition"] == partition and dl["offset"] == offset and dl["source_topic"] == topic
+        )
         assert letter["reason"], what
-    big = next(l for l in letters if l["value_encoding"] == "base64")
+    big = next(dl for dl in letters if dl["value_encoding"] == "base64")
     assert big["truncated"] and big["value_bytes"] == 256 * 3500 and len(big["value"]) <= 16 * 1024
-    reasons = " | ".join(l["reason"] for l in letters)
-    for expected in ("nested deeper", "prices must be positive", "timeframe '7m'", "price must be positive",
-                     "between 1970 and 2200"):
+    reasons = " | ".join(dl["reason"] for dl in letters)
+    for expected in (
+        "nested deeper",
+        "prices must be positive",
+        "timeframe '7m'",
+        "price must be positive",
+        "between 1970 and 2200",
+    ):
         assert expected in reasons, expected
 
     async def every_candle_taken_once() -> bool:
-        candles = [c for c in await parsed(kafka, f"{topic_prefix}.marketdata") if c.get("timeframe") == "1m"
-                   and not c["open"].startswith("-")]
+        candles = [
+            c
+            for c in await parsed(kafka, f"{topic_prefix}.marketdata")
+            if c.get("timeframe") == "1m" and not c["open"].startswith("-")
+        ]
         feed = _feed(worker, "steady")
         return len(candles) >= len(ROWS) - 5 and feed.get("prices") == len(candles)
 
     await wait_for_async(every_candle_taken_once, 600, interval=2, what="the replay's candles to reach the session")
-    published = [c["open_time"] for c in await parsed(kafka, f"{topic_prefix}.marketdata")
-                 if c.get("timeframe") == "1m" and not c["open"].startswith("-")]
-    assert published == [_moment(r) for r in ROWS[:len(published)]]  # each real candle once, in order: no poison
+    published = [
+        c["open_time"]
+        for c in await parsed(kafka, f"{topic_prefix}.marketdata")
+        if c.get("timeframe") == "1m" and not c["open"].startswith("-")
+    ]
+    assert published == [_moment(r) for r in ROWS[: len(published)]]  # each real candle once, in order: no poison
     assert worker.process is not None and worker.process.poll() is None, "the worker stayed up"
     items = request("GET", f"{worker.url}/workloads").body["items"]
     assert [i["market"] for i in items] == [MARKET]  # the 7m command acquired nothing
@@ -160,13 +249,22 @@ async def test_a_keyed_message_on_the_wrong_partition_is_forwarded_to_its_keys_p
 ) -> None:
     worker = workers()
     await asyncio.to_thread(lambda: worker.start().wait_ready())
-    session = next(f"kcat-{n}" for n in range(100)
-                   if crc32_partition(encode_key(f"kcat-{n}")) != partition_of(f"kcat-{n}", PARTITIONS))
+    session = next(
+        f"kcat-{n}"
+        for n in range(100)
+        if crc32_partition(encode_key(f"kcat-{n}")) != partition_of(f"kcat-{n}", PARTITIONS)
+    )
     key = encode_key(session)
-    command = {"command_id": f"create:{session}", "session_id": session, "kind": "create",
-               "issued_at": "2026-01-01T00:00:00Z", "spec": spec("sma_cross", {"fast": 5, "slow": 20})}
-    landed, _ = await send(kafka, f"{topic_prefix}.sessioncommands", key, json.dumps(command).encode(),
-                           partition=crc32_partition(key))
+    command = {
+        "command_id": f"create:{session}",
+        "session_id": session,
+        "kind": "create",
+        "issued_at": "2026-01-01T00:00:00Z",
+        "spec": spec("sma_cross", {"fast": 5, "slow": 20}),
+    }
+    landed, _ = await send(
+        kafka, f"{topic_prefix}.sessioncommands", key, json.dumps(command).encode(), partition=crc32_partition(key)
+    )
 
     def created() -> dict[str, Any] | None:
         reply = request("GET", f"{worker.url}/sessions/{session}")
@@ -175,12 +273,14 @@ async def test_a_keyed_message_on_the_wrong_partition_is_forwarded_to_its_keys_p
     assert wait_for(created, 60, what="the forwarded create")["status"] == "created"
     assert request("POST", f"{worker.url}/sessions/{session}/start").status == 200  # its owner knows it
     assert request("POST", f"{worker.url}/sessions/{session}/stop").status == 200
-    placed = sorted((r.partition, json.loads(r.value or b"{}")["kind"]) for r in
-                    await read_all(kafka.bootstrap, f"{topic_prefix}.sessioncommands")
-                    if json.loads(r.value or b"{}").get("session_id") == session)
+    placed = sorted(
+        (r.partition, json.loads(r.value or b"{}")["kind"])
+        for r in await read_all(kafka.bootstrap, f"{topic_prefix}.sessioncommands")
+        if json.loads(r.value or b"{}").get("session_id") == session
+    )
     owner = partition_of(session, PARTITIONS)
     assert placed == sorted([(landed, "create"), (owner, "create"), (owner, "start"), (owner, "stop")])
-    assert not [l for l in await values(kafka, f"{topic_prefix}.deadletters")], "forwarded, not dead-lettered"
+    assert not [dl for dl in await values(kafka, f"{topic_prefix}.deadletters")], "forwarded, not dead-lettered"
 
 
 async def test_the_largest_window_allowed_stays_far_below_kafkas_limit_and_a_larger_one_is_refused(
@@ -190,12 +290,24 @@ async def test_the_largest_window_allowed_stays_far_below_kafkas_limit_and_a_lar
     env = {**replay_env(tmp_path, rows, "max"), "R3EDGE_COLLECT_LOOKBACK": "300"}  # history warms the rest
     worker = workers(extra_env=env)
     await asyncio.to_thread(lambda: worker.start().wait_ready())
-    too_long = request("POST", f"{worker.url}/sessions", {"session_id": "huge", **spec("sma_cross", {"fast": 10, "slow": 5000})})
+    too_long = request(
+        "POST", f"{worker.url}/sessions", {"session_id": "huge", **spec("sma_cross", {"fast": 10, "slow": 5000})}
+    )
     assert too_long.status == 422 and too_long.body["errors"][0]["field"] == "parameters.slow", too_long
-    command = {"command_id": "create:huge", "session_id": "huge", "kind": "create", "issued_at": "2026-01-01T00:00:00Z",
-               "spec": spec("sma_cross", {"fast": 10, "slow": 5000})}
+    command = {
+        "command_id": "create:huge",
+        "session_id": "huge",
+        "kind": "create",
+        "issued_at": "2026-01-01T00:00:00Z",
+        "spec": spec("sma_cross", {"fast": 10, "slow": 5000}),
+    }
     await send(kafka, f"{topic_prefix}.sessioncommands", encode_key("huge"), json.dumps(command).encode())
-    assert request("POST", f"{worker.url}/sessions", {"session_id": "widest", **spec("sma_cross", {"fast": 10, "slow": 1999})}).status == 201
+    assert (
+        request(
+            "POST", f"{worker.url}/sessions", {"session_id": "widest", **spec("sma_cross", {"fast": 10, "slow": 1999})}
+        ).status
+        == 201
+    )
     assert request("POST", f"{worker.url}/sessions/widest/start").status == 200
     changelog = f"{topic_prefix}.r3edge-strategy_windows-changelog"
 
@@ -203,7 +315,9 @@ async def test_the_largest_window_allowed_stays_far_below_kafkas_limit_and_a_lar
         items = request("GET", f"{worker.url}/strategies").body.get("items") or [{}]
         return items[0].get("last_candle") == _moment(rows[-1]) or Pending(f"window at {items[0].get('last_candle')}")
 
-    await wait_for_async(lambda: asyncio.to_thread(decided), 240, interval=2, what="the window of every collected candle")
+    await wait_for_async(
+        lambda: asyncio.to_thread(decided), 240, interval=2, what="the window of every collected candle"
+    )
     sizes = [len(r.value or b"") for r in await read_all(kafka.bootstrap, changelog, timeout=120)]
     assert sizes, "windows were written"  # one per step; a step that catches up on missed candles writes once
     assert max(sizes) < 1024 * 1024 // 4, f"largest window record {max(sizes)} bytes"  # far below Kafka's 1 MB

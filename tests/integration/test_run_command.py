@@ -19,9 +19,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -51,8 +51,9 @@ def launched(command: list[str], folder: Path, **env: str) -> Iterator[subproces
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))
     environment.update(env)
     with (folder / "out.log").open("wb") as log:
-        process = subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     try:
         yield process
     finally:
@@ -111,8 +112,11 @@ def _cmdline(pid: int) -> list[str]:
 
 def _live_worker(launcher: int) -> int | None:
     """The launcher's live faust worker child, if there is one."""
-    workers = [pid for pid in _children(launcher) if _alive(pid) and "worker" in _cmdline(pid)
-               and any(part.endswith("faust") for part in _cmdline(pid))]
+    workers = [
+        pid
+        for pid in _children(launcher)
+        if _alive(pid) and "worker" in _cmdline(pid) and any(part.endswith("faust") for part in _cmdline(pid))
+    ]
     return workers[0] if len(workers) == 1 else None
 
 
@@ -148,8 +152,13 @@ def _output(folder: Path) -> str:
 def test_a_killed_worker_is_restarted_on_the_same_broker_and_sigint_stops_both(tmp_path: Path) -> None:
     run, web_port = tmp_path / "run", free_port()
     command = [sys.executable, "-m", "r3edge_streams.launcher"]
-    with launched(command, run, R3EDGE_EMBEDDED_KAFKA_PORT=str(_free_port_pair()), R3EDGE_WEB_PORT=str(web_port),
-                  R3EDGE_PARTITIONS="2") as launcher:
+    with launched(
+        command,
+        run,
+        R3EDGE_EMBEDDED_KAFKA_PORT=str(_free_port_pair()),
+        R3EDGE_WEB_PORT=str(web_port),
+        R3EDGE_PARTITIONS="2",
+    ) as launcher:
         try:
             pid_file = run / "var" / "kafka" / "broker.pid"
             broker = wait_for(lambda: _pid_in(pid_file), 120, what="the broker's PID")
@@ -157,8 +166,7 @@ def test_a_killed_worker_is_restarted_on_the_same_broker_and_sigint_stops_both(t
             wait_for(lambda: _health(web_port), 90, what="the first worker's /health")
 
             os.kill(first, signal.SIGKILL)
-            second = wait_for(lambda: (pid := _live_worker(launcher.pid)) != first and pid, 30,
-                              what="a new worker")
+            second = wait_for(lambda: (pid := _live_worker(launcher.pid)) != first and pid, 30, what="a new worker")
             wait_for(lambda: _health(web_port), 90, what="the new worker's /health")
             assert _alive(broker) and _pid_in(pid_file) == broker and broker in _children(launcher.pid)
             assert f"worker (pid {first}) exited with signal SIGKILL" in _output(run)
@@ -173,8 +181,9 @@ def test_a_killed_worker_is_restarted_on_the_same_broker_and_sigint_stops_both(t
             raise
 
 
-def supervise(folder: Path, worker: str, stop_timeout: float = 30.0,
-              **policy: float) -> AbstractContextManager[subprocess.Popen[bytes]]:
+def supervise(
+    folder: Path, worker: str, stop_timeout: float = 30.0, **policy: float
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """The supervisor alone, running ``worker`` (Python code) under ``RestartPolicy(**policy)``."""
     spec = {"worker": worker, "policy": policy, "stop_timeout": stop_timeout}
     return launched([sys.executable, "-c", SUPERVISE, json.dumps(spec)], folder)
@@ -203,7 +212,9 @@ def test_a_stop_signal_ends_a_back_off_wait_at_once(tmp_path: Path) -> None:
 
 
 def test_a_worker_deaf_to_the_stop_signal_is_killed_after_the_grace_period(tmp_path: Path) -> None:
-    deaf = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('deaf', flush=True); time.sleep(120)"
+    deaf = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('deaf', flush=True); time.sleep(120)"
+    )
     with supervise(tmp_path, deaf, stop_timeout=1) as supervisor:
         wait_for(lambda: "deaf" in _output(tmp_path), 30, what="the stand-in worker")
         worker = _children(supervisor.pid)[0]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values
@@ -16,8 +17,15 @@ from tests.integration.test_strategy_signals import DATA, expected_signals, inst
 from tests.kit.http import Pending, request, wait_for_async
 from tests.kit.workers import Worker
 
-SPEC: dict[str, Any] = {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "binance",
-                        "symbol": "BTC/USDT", "timeframe": "1m", "mode": "paper", "refresh_seconds": 1}
+SPEC: dict[str, Any] = {
+    "strategy": "sma_cross",
+    "parameters": {"fast": 5, "slow": 20},
+    "exchange": "binance",
+    "symbol": "BTC/USDT",
+    "timeframe": "1m",
+    "mode": "paper",
+    "refresh_seconds": 1,
+}
 
 
 def owns(worker: Worker, session_id: str) -> bool:
@@ -95,8 +103,11 @@ async def test_a_modification_applies_from_the_next_candle(
     assert request("POST", f"{worker.url}/sessions/m/start").status == 200
 
     async def sent() -> list[dict[str, Any]]:
-        return [r for r in await values(kafka, f"{topic_prefix}.sessionsrequest")
-                if r["session_id"] == "m" and r["kind"] == "signal"]
+        return [
+            r
+            for r in await values(kafka, f"{topic_prefix}.sessionsrequest")
+            if r["session_id"] == "m" and r["kind"] == "signal"
+        ]
 
     async def signalled(count: int) -> list[dict[str, Any]] | Pending:
         found = await sent()
@@ -116,10 +127,12 @@ async def test_a_modification_applies_from_the_next_candle(
     closes = [_moment(r["signal"]["candle_time"]) + 60 for r in received]  # 1m candles: open + 60 s
     assert all(c > seen_before for c in closes[switch:]), "the new spec decides no candle from before the change"
     in_flight = seen_after + 60  # the candle closing while the change travels may still reach the old spec
-    assert all(c <= in_flight for c, s in zip(closes, sources) if s == old_id), "the old spec stops at the change"
+    assert all(c <= in_flight for c, s in zip(closes, sources, strict=True) if s == old_id), (
+        "the old spec stops at the change"
+    )
     wanted_new = {_moment(t) + 60 for t in expected_signals(rows, "sma_cross", new)}
     wanted_old = {_moment(t) + 60 for t in expected_signals(rows, "sma_cross", old)}
-    assert {c for c, s in zip(closes, sources) if s == old_id} <= wanted_old
+    assert {c for c, s in zip(closes, sources, strict=True) if s == old_id} <= wanted_old
     assert set(closes[switch:]) <= wanted_new
     assert {c for c in wanted_new if in_flight < c <= closes[-1]} <= set(closes[switch:]), "from the next candle on"
 

@@ -7,8 +7,9 @@ import asyncio
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,15 @@ from tests.kit.http import READ_TOKEN, TRADER_TOKEN, Pending, Reply, request, wa
 from tests.kit.kafka import produce
 from tests.kit.workers import Worker, settle_async
 
-SPEC: dict[str, Any] = {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "binance",
-                        "symbol": "BTC/USDT", "timeframe": "1m", "mode": "paper", "refresh_seconds": 1}
+SPEC: dict[str, Any] = {
+    "strategy": "sma_cross",
+    "parameters": {"fast": 5, "slow": 20},
+    "exchange": "binance",
+    "symbol": "BTC/USDT",
+    "timeframe": "1m",
+    "mode": "paper",
+    "refresh_seconds": 1,
+}
 SECRET = "sEcReT-4f9d2c71-never-shown"
 API_KEY = "KEY-7f3e19a2-never-shown"
 
@@ -32,8 +40,12 @@ def live_worker(kafka: LocalKafka, tmp_path_factory: pytest.TempPathFactory) -> 
     accounts = folder / "accounts.json"
     accounts.write_text(json.dumps({"main": {"exchange": "binance", "api_key": API_KEY, "secret": SECRET}}))
     os.chmod(accounts, 0o600)
-    worker = Worker(kafka.broker_url, folder, f"l{uuid.uuid4().hex[:10]}",
-                    extra_env={"R3EDGE_TRADING_MODE": "live", "R3EDGE_ACCOUNTS_FILE": str(accounts)})
+    worker = Worker(
+        kafka.broker_url,
+        folder,
+        f"l{uuid.uuid4().hex[:10]}",
+        extra_env={"R3EDGE_TRADING_MODE": "live", "R3EDGE_ACCOUNTS_FILE": str(accounts)},
+    )
     worker.start().wait_ready()
     yield worker
     worker.stop()
@@ -58,8 +70,10 @@ def test_every_transition_and_every_refusal_over_http(live_worker: Worker) -> No
     w = live_worker
     created = make(w, "life")
     assert (created["status"], created["version"], created["changed"]) == ("created", 1, True)
-    assert act(w, "life", "recover").body == {"error": "cannot recover a session that is created: start it instead",
-                                              "field": "status"}
+    assert act(w, "life", "recover").body == {
+        "error": "cannot recover a session that is created: start it instead",
+        "field": "status",
+    }
     assert act(w, "life", "suspend").status == 409
     started = act(w, "life", "start")
     assert started.status == 200 and started.body["status"] == "active" and started.body["started_at"]
@@ -89,7 +103,9 @@ def test_modify_is_versioned_and_guarded(live_worker: Worker) -> None:
     assert act(w, "mod", "start").status == 200
     changed = call(w, "PATCH", "/sessions/mod", {"parameters": {"fast": 8, "slow": 21}, "refresh_seconds": 2})
     assert changed.status == 200 and changed.body["spec_version"] == 2
-    assert changed.body["spec"]["parameters"] == {"fast": 8, "slow": 21} and changed.body["spec"]["symbol"] == "BTC/USDT"
+    assert (
+        changed.body["spec"]["parameters"] == {"fast": 8, "slow": 21} and changed.body["spec"]["symbol"] == "BTC/USDT"
+    )
     same = call(w, "PATCH", "/sessions/mod", {"refresh_seconds": 2})
     assert same.status == 200 and same.body["changed"] is False and same.body["spec_version"] == 2
     assert call(w, "PATCH", "/sessions/mod", {"mode": "backtest"}).body["field"] == "mode"  # 409 while running
@@ -110,16 +126,24 @@ async def test_a_failure_reported_by_the_engine_can_be_recovered(live_worker: Wo
     w = live_worker
     make(w, "fragile")
     act(w, "fragile", "start")
-    fail = {"command_id": "fail:fragile:1", "session_id": "fragile", "kind": "fail",
-            "issued_at": datetime.now(timezone.utc).isoformat(), "reason": "exchange rejected the order"}
-    await produce(kafka.bootstrap, f"{w.topic_prefix}.sessioncommands", [(encode_key("fragile"), json.dumps(fail).encode())])
+    fail = {
+        "command_id": "fail:fragile:1",
+        "session_id": "fragile",
+        "kind": "fail",
+        "issued_at": datetime.now(timezone.utc).isoformat(),
+        "reason": "exchange rejected the order",
+    }
+    await produce(
+        kafka.bootstrap, f"{w.topic_prefix}.sessioncommands", [(encode_key("fragile"), json.dumps(fail).encode())]
+    )
     state = await wait_for_async(lambda: _status(w, "fragile", "failed"), 30, what="the failure")
     assert state["reason"] == "exchange rejected the order"
     assert act(w, "fragile", "start").status == 409
     assert act(w, "fragile", "recover").body["status"] == "active"
     notices = [n for n in await values(kafka, f"{w.topic_prefix}.notifications") if n.get("session_id") == "fragile"]
     assert [(n["category"], n["severity"], n["body"]) for n in notices] == [
-        ("session.failed", "critical", "exchange rejected the order")]
+        ("session.failed", "critical", "exchange rejected the order")
+    ]
 
 
 async def _status(worker: Worker, session_id: str, status: str) -> dict[str, Any] | None:
@@ -135,10 +159,18 @@ def test_tokens_and_scopes(live_worker: Worker) -> None:
     assert call(w, "GET", "/sessions", token="not-a-known-token-at-all").status == 401
     assert call(w, "GET", "/sessions/guarded", token=READ_TOKEN).status == 200
     assert call(w, "GET", "/strategies", token=READ_TOKEN).status == 200
-    for method, path in (("POST", "/sessions/guarded/start"), ("PATCH", "/sessions/guarded"),
-                         ("DELETE", "/sessions/guarded"), ("POST", "/sessions"), ("POST", "/strategies/x/reset")):
-        body = {"refresh_seconds": 3} if method == "PATCH" else ({"session_id": "x", **SPEC} if path == "/sessions"
-                                                                 else None)
+    for method, path in (
+        ("POST", "/sessions/guarded/start"),
+        ("PATCH", "/sessions/guarded"),
+        ("DELETE", "/sessions/guarded"),
+        ("POST", "/sessions"),
+        ("POST", "/strategies/x/reset"),
+    ):
+        body = (
+            {"refresh_seconds": 3}
+            if method == "PATCH"
+            else ({"session_id": "x", **SPEC} if path == "/sessions" else None)
+        )
         reply = call(w, method, path, body, token=READ_TOKEN)
         assert reply.status == 403 and "trader" in reply.body["error"], (method, path)
         assert call(w, method, path, body, token=None).status == 401
@@ -182,8 +214,12 @@ def test_listing_filters_and_pages(live_worker: Worker) -> None:
     assert seen == [item["session_id"] for item in everything["items"]] and len(set(seen)) == 7
     active_eth = call(w, "GET", "/sessions?timeframe=5m&status=active&symbol=ETH/USDT").body["items"]
     assert [item["session_id"] for item in active_eth] == ["page1"]
-    for query, field in (("status=sleeping", "status"), ("limit=0", "limit"), ("limit=abc", "limit"),
-                         ("offset=-1", "offset")):
+    for query, field in (
+        ("status=sleeping", "status"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("offset=-1", "offset"),
+    ):
         reply = call(w, "GET", f"/sessions?{query}")
         assert reply.status == 400 and reply.body["field"] == field, query
 
@@ -195,14 +231,22 @@ async def test_ticks_follow_the_refresh_rate_and_stop_while_suspended(live_worke
     feed = await wait_for_async(lambda: _ticks_at_least(w, "ticking", 4), 20, what="four ticks")
     act(w, "ticking", "suspend")
     await settle_async(1.5)  # a scheduler round that read the session before the suspend may still send one tick
-    held = (await wait_for_async(lambda: _took_every_tick_sent(w, kafka, "ticking"), 20,
-                                 what="the feed to take the ticks sent before the suspend"))["ticks"]
+    held = (
+        await wait_for_async(
+            lambda: _took_every_tick_sent(w, kafka, "ticking"),
+            20,
+            what="the feed to take the ticks sent before the suspend",
+        )
+    )["ticks"]
     await asyncio.sleep(3)  # an observation window, deliberately fixed: three refresh slots in which no tick may come
     assert (await _ticks_at_least(w, "ticking", 0) or {})["ticks"] == held, "no tick while suspended"
     act(w, "ticking", "recover")
     await wait_for_async(lambda: _ticks_at_least(w, "ticking", held + 2), 20, what="ticks after recover")
-    ticks = [r for r in await values(kafka, f"{w.topic_prefix}.sessionsrequest")
-             if r["session_id"] == "ticking" and r["kind"] == "tick"]
+    ticks = [
+        r
+        for r in await values(kafka, f"{w.topic_prefix}.sessionsrequest")
+        if r["session_id"] == "ticking" and r["kind"] == "tick"
+    ]
     times = [datetime.fromisoformat(t["at"].replace("Z", "+00:00")) for t in ticks]
     assert all(t.microsecond == 0 for t in times) and len(set(times)) == len(times), "one tick per 1 s slot"
     assert feed["last_tick_at"]
@@ -210,8 +254,11 @@ async def test_ticks_follow_the_refresh_rate_and_stop_while_suspended(live_worke
 
 async def _took_every_tick_sent(worker: Worker, kafka: LocalKafka, session_id: str) -> dict[str, Any] | Pending:
     """The session's feed once it has taken every tick on the topic (one per slot), none in flight."""
-    slots = {r["at"] for r in await values(kafka, f"{worker.topic_prefix}.sessionsrequest")
-             if r["session_id"] == session_id and r["kind"] == "tick"}
+    slots = {
+        r["at"]
+        for r in await values(kafka, f"{worker.topic_prefix}.sessionsrequest")
+        if r["session_id"] == session_id and r["kind"] == "tick"
+    }
     feed = await _ticks_at_least(worker, session_id, 0)
     taken = feed["ticks"] if feed else 0
     return feed if feed and taken >= len(slots) else Pending(f"{len(slots)} ticks on the topic, {taken} in the feed")
@@ -232,30 +279,46 @@ async def test_auto_stop_for_each_condition(live_worker: Worker, kafka: LocalKaf
     now = datetime.now(timezone.utc).isoformat()
 
     def position(session_id: str, realized: str) -> tuple[bytes, bytes]:
-        value = {"session_id": session_id, "exchange": "binance", "symbol": "BTC/USDT", "quantity": "0",
-                 "average_entry_price": "100", "realized_pnl": realized, "updated_at": now}
+        value = {
+            "session_id": session_id,
+            "exchange": "binance",
+            "symbol": "BTC/USDT",
+            "quantity": "0",
+            "average_entry_price": "100",
+            "realized_pnl": realized,
+            "updated_at": now,
+        }
         return encode_key(session_id), json.dumps(value).encode()
 
-    await produce(kafka.bootstrap, f"{w.topic_prefix}.positions",
-                  [position("losing", "-99.99"), position("winning", "250.49")])
+    await produce(
+        kafka.bootstrap, f"{w.topic_prefix}.positions", [position("losing", "-99.99"), position("winning", "250.49")]
+    )
     await settle_async(3)  # positions are not served over HTTP: give the positions agent time to keep them
     ticked = {s: (await _ticks_at_least(w, s, 0) or {}).get("ticks", 0) for s in ("losing", "winning")}
-    await wait_for_async(lambda: _active_and_ticked_past(w, ticked), 20,
-                         what="a tick (an auto-stop check) after the positions")
+    await wait_for_async(
+        lambda: _active_and_ticked_past(w, ticked), 20, what="a tick (an auto-stop check) after the positions"
+    )
     assert all(call(w, "GET", f"/sessions/{s}").body["status"] == "active" for s in ("losing", "winning"))
-    await produce(kafka.bootstrap, f"{w.topic_prefix}.positions",
-                  [position("losing", "-100.00"), position("winning", "250.50")])
+    await produce(
+        kafka.bootstrap, f"{w.topic_prefix}.positions", [position("losing", "-100.00"), position("winning", "250.50")]
+    )
     reasons = {}
-    for session_id, words in (("timed", "duration of 3 s"), ("losing", "loss limit 100"),
-                              ("winning", "gain target 250.5")):
+    for session_id, words in (
+        ("timed", "duration of 3 s"),
+        ("losing", "loss limit 100"),
+        ("winning", "gain target 250.5"),
+    ):
         state = await wait_for_async(lambda: _status(w, session_id, "stopped"), 20, what=f"{session_id} auto-stopped")
         assert words in state["reason"], state
         reasons[session_id] = state["reason"]
     started = datetime.fromisoformat(call(w, "GET", "/sessions/timed").body["started_at"].replace("Z", "+00:00"))
     stopped = datetime.fromisoformat(call(w, "GET", "/sessions/timed").body["updated_at"].replace("Z", "+00:00"))
     assert 3 <= (stopped - started).total_seconds() < 6
-    notices = {n["session_id"]: n for n in await values(kafka, f"{w.topic_prefix}.notifications")
-               if n["category"] == "session.stopped"}
+    notices = {
+        n["session_id"]: n
+        for n in await values(kafka, f"{w.topic_prefix}.notifications")
+        if n["category"] == "session.stopped"
+    }
     for session_id, reason in reasons.items():
         assert notices[session_id]["body"] == reason and notices[session_id]["severity"] == "warning"
 
@@ -270,4 +333,3 @@ async def _active_and_ticked_past(worker: Worker, counts: dict[str, int]) -> boo
 def test_the_worker_survived_everything(live_worker: Worker) -> None:
     assert live_worker.process is not None and live_worker.process.poll() is None
     wait_for(lambda: call(live_worker, "GET", "/health").status == 200, 5, what="the worker's health")
-

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values
@@ -12,8 +13,15 @@ from tests.kit.http import request, wait_for, wait_for_async
 from tests.kit.workers import Worker
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-SPEC: dict[str, Any] = {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "replay",
-                        "symbol": "UNITTEST/BTC", "timeframe": "1m", "mode": "backtest", "refresh_seconds": 5}
+SPEC: dict[str, Any] = {
+    "strategy": "sma_cross",
+    "parameters": {"fast": 5, "slow": 20},
+    "exchange": "replay",
+    "symbol": "UNITTEST/BTC",
+    "timeframe": "1m",
+    "mode": "backtest",
+    "refresh_seconds": 5,
+}
 
 
 def post(worker: Worker, path: str, body: Any = None) -> dict[str, Any]:
@@ -36,15 +44,22 @@ def workload(worker: Worker) -> dict[str, Any] | None:
 async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
 ) -> None:
-    worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(DATA), "R3EDGE_REPLAY_SPEED": "x120",
-                                "R3EDGE_COLLECT_INTERVAL": "0.3", "R3EDGE_COLLECT_LOOKBACK": "5"})
+    worker = workers(
+        extra_env={
+            "R3EDGE_REPLAY_DIR": str(DATA),
+            "R3EDGE_REPLAY_SPEED": "x120",
+            "R3EDGE_COLLECT_INTERVAL": "0.3",
+            "R3EDGE_COLLECT_LOOKBACK": "5",
+        }
+    )
     await asyncio.to_thread(lambda: worker.start().wait_ready())
     ids = ["s-a", "s-b", "s-c"]
     specs = [SPEC, SPEC, {**SPEC, "parameters": {"fast": 8, "slow": 21}}]  # two strategy instances
-    for session_id, spec in zip(ids, specs):
+    for session_id, spec in zip(ids, specs, strict=True):
         post(worker, "/sessions", {"session_id": session_id, **spec})
-    await asyncio.to_thread(wait_for, lambda: all(status_of(worker, s) == "created" for s in ids), 30,
-                            what="the three sessions created")
+    await asyncio.to_thread(
+        wait_for, lambda: all(status_of(worker, s) == "created" for s in ids), 30, what="the three sessions created"
+    )
     for session_id in ids:
         post(worker, f"/sessions/{session_id}/start")
 
@@ -61,15 +76,21 @@ async def test_sessions_on_one_market_share_one_collection_until_the_last_stops(
 
     for session_id in ids[:2]:
         post(worker, f"/sessions/{session_id}/stop")
-    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("sessions") == ["s-c"], 30,
-                            what="s-c alone on the workload")
+    await asyncio.to_thread(
+        wait_for, lambda: (workload(worker) or {}).get("sessions") == ["s-c"], 30, what="s-c alone on the workload"
+    )
     before = item["published"]
-    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("published", 0) > before + 3, 30,
-                            what="collection to go on for s-c")
+    await asyncio.to_thread(
+        wait_for,
+        lambda: (workload(worker) or {}).get("published", 0) > before + 3,
+        30,
+        what="collection to go on for s-c",
+    )
 
     post(worker, "/sessions/s-c/stop")
-    await asyncio.to_thread(wait_for, lambda: (workload(worker) or {}).get("active") is False, 30,
-                            what="the workload to become inactive")
+    await asyncio.to_thread(
+        wait_for, lambda: (workload(worker) or {}).get("active") is False, 30, what="the workload to become inactive"
+    )
     assert request("GET", f"{worker.url}/strategies?active=true").body["items"] == []
     assert [status_of(worker, s) for s in ids] == ["stopped"] * 3
     stopped_at = len(await values(kafka, f"{topic_prefix}.marketdata"))
@@ -88,22 +109,24 @@ async def test_start_and_stop_of_unknown_sessions_and_actions_get_json_errors(
     missing = request("POST", f"{worker.url}/sessions/nobody/start", {})
     assert missing.status == 404 and missing.body["field"] == "session_id"
     post(worker, "/sessions", {"session_id": "known", **SPEC})
-    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "created", 30,
-                            what="the session created")
+    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "created", 30, what="the session created")
     bad = request("POST", f"{worker.url}/sessions/known/explode", {})
     assert bad.status == 404 and bad.body["field"] == "action"
     post(worker, "/sessions/known/stop")
-    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "stopped", 30,
-                            what="the session stopped")
+    await asyncio.to_thread(wait_for, lambda: status_of(worker, "known") == "stopped", 30, what="the session stopped")
     refused = request("POST", f"{worker.url}/sessions/known/start")  # stopped is final: refused at once
     assert refused.status == 409 and refused.body == {
         "error": "cannot start a session that is stopped: a stopped session is final; create a new one",
-        "field": "status"}
+        "field": "status",
+    }
 
     async def notices() -> list[dict[str, Any]]:
         return await values(kafka, f"{topic_prefix}.notifications")
 
     [notice] = await wait_for_async(notices, 30, what="the stop notice")
-    assert (notice["session_id"], notice["category"], notice["body"]) == ("known", "session.stopped",
-                                                                          "as the trader asked")
+    assert (notice["session_id"], notice["category"], notice["body"]) == (
+        "known",
+        "session.stopped",
+        "as the trader asked",
+    )
     assert status_of(worker, "known") == "stopped"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -47,10 +48,15 @@ def listed(worker: Worker) -> list[str]:
 
 
 def command(session_id: str, **spec: Any) -> bytes:
-    return json.dumps({
-        "command_id": f"create:{session_id}", "session_id": session_id, "kind": "create",
-        "issued_at": "2024-03-01T12:00:00Z", "spec": {**SPEC, **spec},
-    }).encode()
+    return json.dumps(
+        {
+            "command_id": f"create:{session_id}",
+            "session_id": session_id,
+            "kind": "create",
+            "issued_at": "2024-03-01T12:00:00Z",
+            "spec": {**SPEC, **spec},
+        }
+    ).encode()
 
 
 def test_session_created_over_http_is_readable_over_http(workers: Callable[..., Worker]) -> None:
@@ -69,8 +75,11 @@ async def test_command_from_an_independent_kafka_client_is_applied(
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
 ) -> None:
     worker = workers().start().wait_ready()
-    await produce(kafka.bootstrap, f"{topic_prefix}.sessioncommands",
-                  [(encode_key("from-kafka"), command("from-kafka", symbol="ETH/BTC"))])
+    await produce(
+        kafka.bootstrap,
+        f"{topic_prefix}.sessioncommands",
+        [(encode_key("from-kafka"), command("from-kafka", symbol="ETH/BTC"))],
+    )
     session = fetch(worker, "from-kafka")
     assert session["spec"]["symbol"] == "ETH/BTC"
     assert session["created_at"] == "2024-03-01T12:00:00Z"
@@ -159,7 +168,9 @@ async def _dead_letters(kafka: LocalKafka, prefix: str, expected: int) -> list[d
     return letters if len(letters) >= expected else None
 
 
-async def test_rejected_command_is_notified(workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str) -> None:
+async def test_rejected_command_is_notified(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str
+) -> None:
     worker = workers().start().wait_ready()
     create(worker, "dup")
     fetch(worker, "dup")

@@ -6,14 +6,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values
-from tests.integration.test_strategy_signals import (DATA, INSTANCES, expected_signals, instance_id, signal_progress,
-                                                     spec)
+from tests.integration.test_strategy_signals import (
+    DATA,
+    INSTANCES,
+    expected_signals,
+    instance_id,
+    signal_progress,
+    spec,
+)
 from tests.kit.http import Pending, request, wait_for_async
 from tests.kit.plugins import install_demo_plugin
 from tests.kit.workers import Worker
@@ -25,8 +32,12 @@ def replay_env(tmp_path: Path, rows: list[list[Any]], speed: str) -> dict[str, s
     folder = tmp_path / "replay"
     folder.mkdir(exist_ok=True)
     (folder / "UNITTEST_BTC-1m.json").write_text(json.dumps(rows))
-    return {"R3EDGE_REPLAY_DIR": str(folder), "R3EDGE_REPLAY_SPEED": speed, "R3EDGE_COLLECT_INTERVAL": "0.5",
-            "R3EDGE_COLLECT_LOOKBACK": "5000"}
+    return {
+        "R3EDGE_REPLAY_DIR": str(folder),
+        "R3EDGE_REPLAY_SPEED": speed,
+        "R3EDGE_COLLECT_INTERVAL": "0.5",
+        "R3EDGE_COLLECT_LOOKBACK": "5000",
+    }
 
 
 def local_instances(worker: Worker) -> set[str]:
@@ -64,8 +75,9 @@ async def test_a_worker_killed_mid_stream_loses_and_duplicates_no_signal(
 
     # 300 s (180 s before): the survivor decides the rest of the 2,400 candles for 30 sessions alone, one
     # core at 100 %; with the suite alone on this 2-core machine, 180 s saw about three quarters of them
-    signals = await wait_for_async(lambda: _last_signals(kafka, topic_prefix, expected), 300, interval=2,
-                                   what="each instance's last signal")
+    signals = await wait_for_async(
+        lambda: _last_signals(kafka, topic_prefix, expected), 300, interval=2, what="each instance's last signal"
+    )
     assert before < len(signals), "the kill happened mid-stream"
     by_instance = _each_signal_once(signals, expected)
     assert all(len(got) > 20 for got in by_instance.values())
@@ -83,7 +95,10 @@ async def test_a_crash_after_the_signal_before_the_window_write_sends_no_second_
     followers: dict[str, list[str]] = defaultdict(list)
     for n, (strategy, parameters) in enumerate(INSTANCES[:2] * 3):
         followers[instance_id(strategy, parameters)].append(f"c{n}")
-        assert request("POST", f"{worker.url}/sessions", {"session_id": f"c{n}", **spec(strategy, parameters)}).status == 201
+        assert (
+            request("POST", f"{worker.url}/sessions", {"session_id": f"c{n}", **spec(strategy, parameters)}).status
+            == 201
+        )
     for n in range(6):
         await wait_for_async(lambda: _start(worker, f"c{n}"), 30, what=f"session c{n} to start")
     assert worker.process is not None
@@ -93,15 +108,17 @@ async def test_a_crash_after_the_signal_before_the_window_write_sends_no_second_
     await asyncio.to_thread(lambda: worker.start().wait_ready())  # same state folder: the window lacks the candle
     expected = {instance_id(s, p): expected_signals(rows, s, p) for s, p in INSTANCES[:2]}
 
-    signals = await wait_for_async(lambda: _last_signals(kafka, topic_prefix, expected), 120, interval=2,
-                                   what="each instance's last signal")
+    signals = await wait_for_async(
+        lambda: _last_signals(kafka, topic_prefix, expected), 120, interval=2, what="each instance's last signal"
+    )
     assert 100 <= crashed_with < len(signals)
     by_instance = _each_signal_once(signals, expected)
     await _assert_sessions_took_each_signal_once(kafka, topic_prefix, worker, followers, by_instance)
 
 
-async def _last_signals(kafka: LocalKafka, prefix: str, expected: dict[str, dict[str, str]]
-                        ) -> list[dict[str, Any]] | Pending:
+async def _last_signals(
+    kafka: LocalKafka, prefix: str, expected: dict[str, dict[str, str]]
+) -> list[dict[str, Any]] | Pending:
     """Every signal on the topic once each instance's last expected signal is there; else how far
     each instance got (its newest candle signalled) and how many signals it has."""
     signals = await values(kafka, f"{prefix}.signals")
@@ -140,7 +157,7 @@ async def _assert_sessions_took_each_signal_once(
         instance_signals = [f"{sid}:{t}" for t in by_instance[sid]]
         for session in sessions:
             got = delivered[session]
-            assert got and got == instance_signals[len(instance_signals) - len(got):], session  # a suffix, in order
+            assert got and got == instance_signals[len(instance_signals) - len(got) :], session  # a suffix, in order
 
             async def fed() -> dict[str, Any] | Pending:
                 feed = request("GET", f"{survivor.url}/sessions/{session}").body.get("feed")
@@ -165,7 +182,9 @@ async def test_a_failing_plugin_is_isolated_notified_and_can_be_reset(
     await asyncio.to_thread(lambda: worker.start().wait_ready())
     sessions = {"fragile": ("fragile", {"fail_at": fail_at}), "steady": INSTANCES[0]}
     for name, (strategy, parameters) in sessions.items():
-        assert request("POST", f"{worker.url}/sessions", {"session_id": name, **spec(strategy, parameters)}).status == 201
+        assert (
+            request("POST", f"{worker.url}/sessions", {"session_id": name, **spec(strategy, parameters)}).status == 201
+        )
         await wait_for_async(lambda: _start(worker, name), 30, what=f"session {name} to start")
     fragile, steady = instance_id("fragile", {"fail_at": fail_at}), instance_id(*INSTANCES[0])
 
@@ -197,7 +216,9 @@ async def test_a_failing_plugin_is_isolated_notified_and_can_be_reset(
         late = {s["strategy_id"] for s in signals if _moment(s["candle_time"]) > fail_at}
         return signals if {fragile, steady} <= late else Pending(f"{len(signals)} signals, late ones of {late}")
 
-    signals = await wait_for_async(both_decide_after_the_failure, 120, interval=1, what="both to decide after the reset")
+    signals = await wait_for_async(
+        both_decide_after_the_failure, 120, interval=1, what="both to decide after the reset"
+    )
     fragile_times = [_moment(s["candle_time"]) for s in signals if s["strategy_id"] == fragile]
     assert fail_at not in fragile_times and len(fragile_times) == len(set(fragile_times))
     steady_times = {_moment(s["candle_time"]) for s in signals if s["strategy_id"] == steady}

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import talib
@@ -25,13 +26,23 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
 #: candles replayed to the 200 sessions: 600 in the suite (120,000 price updates through one worker's
 #: tracker), the whole 1,500 with TEST_FULL=1 (300,000; ~10 minutes on a 2-core machine)
 COUNT = 1500 if os.environ.get("TEST_FULL") == "1" else 600
-INSTANCES = [("sma_cross", {"fast": 5, "slow": 20}), ("sma_cross", {"fast": 8, "slow": 21}),
-             ("bollinger_breakout", {"period": 20, "width": 2})]
+INSTANCES = [
+    ("sma_cross", {"fast": 5, "slow": 20}),
+    ("sma_cross", {"fast": 8, "slow": 21}),
+    ("bollinger_breakout", {"period": 20, "width": 2}),
+]
 
 
 def spec(strategy: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return {"strategy": strategy, "parameters": parameters, "exchange": "replay", "symbol": "UNITTEST/BTC",
-            "timeframe": "1m", "mode": "backtest", "refresh_seconds": 60}
+    return {
+        "strategy": strategy,
+        "parameters": parameters,
+        "exchange": "replay",
+        "symbol": "UNITTEST/BTC",
+        "timeframe": "1m",
+        "mode": "backtest",
+        "refresh_seconds": 60,
+    }
 
 
 def instance_id(strategy: str, parameters: dict[str, Any]) -> str:
@@ -58,8 +69,9 @@ def expected_signals(rows: list[list[Any]], strategy: str, parameters: dict[str,
                 out[i] = down
     from datetime import datetime, timezone
 
-    return {datetime.fromtimestamp(int(rows[i][0]) / 1000, tz=timezone.utc).isoformat(): d
-            for i, d in sorted(out.items())}
+    return {
+        datetime.fromtimestamp(int(rows[i][0]) / 1000, tz=timezone.utc).isoformat(): d for i, d in sorted(out.items())
+    }
 
 
 def signal_progress(signals: list[dict[str, Any]], expected: dict[str, dict[str, str]]) -> str:
@@ -77,17 +89,27 @@ async def test_sessions_get_exactly_their_instance_signals_once(
     rows = json.loads(DATA.read_text())[:COUNT]
     (tmp_path / "replay").mkdir()
     (tmp_path / "replay" / "UNITTEST_BTC-1m.json").write_text(json.dumps(rows))
-    worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(tmp_path / "replay"), "R3EDGE_REPLAY_SPEED": "max",
-                                "R3EDGE_COLLECT_INTERVAL": "0.5", "R3EDGE_COLLECT_LOOKBACK": "5000"})
+    worker = workers(
+        extra_env={
+            "R3EDGE_REPLAY_DIR": str(tmp_path / "replay"),
+            "R3EDGE_REPLAY_SPEED": "max",
+            "R3EDGE_COLLECT_INTERVAL": "0.5",
+            "R3EDGE_COLLECT_LOOKBACK": "5000",
+        }
+    )
     await asyncio.to_thread(lambda: worker.start().wait_ready())
     followers: dict[str, list[str]] = defaultdict(list)
     for n in range(200):
         strategy, parameters = INSTANCES[n % 3]
         session_id = f"s{n:03d}"
         followers[instance_id(strategy, parameters)].append(session_id)
-        assert request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status == 201
-    await asyncio.to_thread(wait_for, lambda: request("GET", f"{worker.url}/sessions").body["total"] == 200, 60,
-                            what="200 sessions listed")
+        assert (
+            request("POST", f"{worker.url}/sessions", {"session_id": session_id, **spec(strategy, parameters)}).status
+            == 201
+        )
+    await asyncio.to_thread(
+        wait_for, lambda: request("GET", f"{worker.url}/sessions").body["total"] == 200, 60, what="200 sessions listed"
+    )
     with ThreadPoolExecutor(max_workers=25) as pool:  # all start within moments, while the replay flows
         starts = list(pool.map(lambda n: request("POST", f"{worker.url}/sessions/s{n:03d}/start"), range(200)))
     assert all(reply.status in (200, 202) for reply in starts)  # 202: the worker is busy, the start follows
@@ -128,5 +150,5 @@ async def test_sessions_get_exactly_their_instance_signals_once(
         instance_signals = [f"{sid}:{t}" for t in sorted(by_instance[sid])]
         for session in sessions:
             got = per_session[session]
-            assert got == instance_signals[len(instance_signals) - len(got):], session  # a suffix, in order
+            assert got == instance_signals[len(instance_signals) - len(got) :], session  # a suffix, in order
             assert len(got) > 0

@@ -73,13 +73,14 @@ import json
 import math
 import re
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Iterable, Literal, Mapping, NamedTuple, Sequence, get_args
+from typing import Any, Literal, NamedTuple, get_args
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -93,9 +94,18 @@ MINUTE_MS = 60_000
 DAY_MS = 1_440 * MINUTE_MS
 WEEK_MS = 7 * DAY_MS
 FIXED_INTERVALS_MS: dict[str, int] = {
-    "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS,
-    "1h": 60 * MINUTE_MS, "2h": 120 * MINUTE_MS, "4h": 240 * MINUTE_MS, "6h": 360 * MINUTE_MS,
-    "8h": 480 * MINUTE_MS, "12h": 720 * MINUTE_MS, "1d": DAY_MS,
+    "1m": MINUTE_MS,
+    "3m": 3 * MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "30m": 30 * MINUTE_MS,
+    "1h": 60 * MINUTE_MS,
+    "2h": 120 * MINUTE_MS,
+    "4h": 240 * MINUTE_MS,
+    "6h": 360 * MINUTE_MS,
+    "8h": 480 * MINUTE_MS,
+    "12h": 720 * MINUTE_MS,
+    "1d": DAY_MS,
 }
 INTERVALS: tuple[str, ...] = (*FIXED_INTERVALS_MS, "1w", "1M")
 KLINES_DEFAULT_LIMIT = 500
@@ -178,8 +188,14 @@ def resample(candles: Iterable[Candle], interval: str) -> list[Candle]:
 
 
 def _merge(bucket: Candle, candle: Candle) -> Candle:
-    return Candle(bucket.open_time, bucket.open, max(bucket.high, candle.high), min(bucket.low, candle.low),
-                  candle.close, _WIDE.add(bucket.volume, candle.volume))
+    return Candle(
+        bucket.open_time,
+        bucket.open,
+        max(bucket.high, candle.high),
+        min(bucket.low, candle.low),
+        candle.close,
+        _WIDE.add(bucket.volume, candle.volume),
+    )
 
 
 # ------------------------------------------------------------------------------------------- markets
@@ -269,8 +285,9 @@ class ExchangeState:
 
     def market(self, market_id: str) -> Market:
         if not SYMBOL_RE.match(market_id):
-            raise BinanceError(-1100, f"Illegal characters found in parameter 'symbol'; legal range is "
-                                      f"'{SYMBOL_RE.pattern}'.")
+            raise BinanceError(
+                -1100, f"Illegal characters found in parameter 'symbol'; legal range is '{SYMBOL_RE.pattern}'."
+            )
         if market_id not in self.markets:
             raise BinanceError(-1121, "Invalid symbol.")
         return self.markets[market_id]
@@ -320,8 +337,7 @@ def optional_int(params: Params, name: str) -> int | None:
     if value is None:
         return None
     if not INT_RE.match(value):
-        raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is "
-                                  f"'{INT_RE.pattern}'.")
+        raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '{INT_RE.pattern}'.")
     return int(value)
 
 
@@ -375,18 +391,36 @@ def _info_markets(state: ExchangeState, params: Params) -> list[Market]:
 def symbol_info(market: Market) -> Json:
     rules = market.rules
     return {
-        "symbol": market.id, "status": "TRADING",
-        "baseAsset": market.base, "baseAssetPrecision": rules.base_precision,
-        "quoteAsset": market.quote, "quotePrecision": rules.quote_precision,
+        "symbol": market.id,
+        "status": "TRADING",
+        "baseAsset": market.base,
+        "baseAssetPrecision": rules.base_precision,
+        "quoteAsset": market.quote,
+        "quotePrecision": rules.quote_precision,
         "quoteAssetPrecision": rules.quote_precision,
-        "baseCommissionPrecision": rules.base_precision, "quoteCommissionPrecision": rules.quote_precision,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
-                       "TAKE_PROFIT_LIMIT"],
-        "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True, "quoteOrderQtyMarketAllowed": True,
-        "allowTrailingStop": True, "cancelReplaceAllowed": True, "amendAllowed": True,
-        "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+        "baseCommissionPrecision": rules.base_precision,
+        "quoteCommissionPrecision": rules.quote_precision,
+        "orderTypes": [
+            "LIMIT",
+            "LIMIT_MAKER",
+            "MARKET",
+            "STOP_LOSS",
+            "STOP_LOSS_LIMIT",
+            "TAKE_PROFIT",
+            "TAKE_PROFIT_LIMIT",
+        ],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "otoAllowed": True,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": True,
+        "cancelReplaceAllowed": True,
+        "amendAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
         "filters": symbol_filters(rules),
-        "permissions": [], "permissionSets": [["SPOT"]],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
         "allowedSelfTradePreventionModes": ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
     }
@@ -394,14 +428,22 @@ def symbol_info(market: Market) -> Json:
 
 def symbol_filters(rules: SymbolRules) -> list[Json]:
     return [
-        {"filterType": "PRICE_FILTER", "minPrice": rules.min_price, "maxPrice": rules.max_price,
-         "tickSize": rules.tick_size},
-        {"filterType": "LOT_SIZE", "minQty": rules.min_qty, "maxQty": rules.max_qty,
-         "stepSize": rules.step_size},
-        {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": rules.max_qty,
-         "stepSize": "0.00000000"},
-        {"filterType": "NOTIONAL", "minNotional": rules.min_notional, "applyMinToMarket": True,
-         "maxNotional": rules.max_notional, "applyMaxToMarket": False, "avgPriceMins": 5},
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": rules.min_price,
+            "maxPrice": rules.max_price,
+            "tickSize": rules.tick_size,
+        },
+        {"filterType": "LOT_SIZE", "minQty": rules.min_qty, "maxQty": rules.max_qty, "stepSize": rules.step_size},
+        {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": rules.max_qty, "stepSize": "0.00000000"},
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": rules.min_notional,
+            "applyMinToMarket": True,
+            "maxNotional": rules.max_notional,
+            "applyMaxToMarket": False,
+            "avgPriceMins": 5,
+        },
         {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
     ]
 
@@ -423,8 +465,8 @@ def select(series: Series, start: int | None, end: int | None, limit: int) -> li
     low = 0 if start is None else bisect.bisect_left(series.open_times, start)
     high = len(series.candles) if end is None else bisect.bisect_right(series.open_times, end)
     if start is not None:
-        return series.candles[low:min(high, low + limit)]
-    return series.candles[max(low, high - limit):high]
+        return series.candles[low : min(high, low + limit)]
+    return series.candles[max(low, high - limit) : high]
 
 
 def kline_row(candle: Candle, interval: str, rules: SymbolRules) -> Json:
@@ -435,7 +477,11 @@ def kline_row(candle: Candle, interval: str, rules: SymbolRules) -> Json:
         *(format_decimal(price, rules.quote_precision) for price in candle[1:5]),
         format_decimal(candle.volume, rules.base_precision),
         bucket_end(interval, candle.open_time) - 1,
-        zero_quote, 0, zero_base, zero_quote, "0",
+        zero_quote,
+        0,
+        zero_base,
+        zero_quote,
+        "0",
     ]
 
 
@@ -458,8 +504,9 @@ ROUTES: tuple[Route, ...] = (
 
 def json_response(payload: Json, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     body = json.dumps(payload, separators=(",", ":"))
-    return web.Response(status=status, body=body.encode(), headers={"Content-Type": JSON_CONTENT_TYPE,
-                                                                    **(headers or {})})
+    return web.Response(
+        status=status, body=body.encode(), headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}
+    )
 
 
 def error_response(error: BinanceError, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -467,11 +514,14 @@ def error_response(error: BinanceError, headers: Mapping[str, str] | None = None
 
 
 def gateway_page(status: int) -> str:
-    reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-              504: "Gateway Timeout"}.get(status, "Error")
-    return (f"<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\">\n<HTML><HEAD><TITLE>{status} "
-            f"{reason}</TITLE></HEAD><BODY><H1>{status} ERROR</H1><H2>The request could not be satisfied."
-            f"</H2><HR noshade size=\"1px\">\n</BODY></HTML>")
+    reason = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(
+        status, "Error"
+    )
+    return (
+        f'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n<HTML><HEAD><TITLE>{status} '
+        f"{reason}</TITLE></HEAD><BODY><H1>{status} ERROR</H1><H2>The request could not be satisfied."
+        f'</H2><HR noshade size="1px">\n</BODY></HTML>'
+    )
 
 
 def retry_after(now_ms: int) -> str:
@@ -483,12 +533,25 @@ def rate_limit_response(state: ExchangeState, fault: Fault) -> web.Response:
     headers = {"Retry-After": retry_after(state.now_ms)}
     if fault.kind == "ip_ban":
         until = state.now_ms + 2 * MINUTE_MS
-        return error_response(BinanceError(-1003, f"Way too much request weight used; IP banned until {until}. "
-                                                   "Please use WebSocket Streams for live updates to avoid bans.",
-                                           fault.status or 418), headers)
-    return error_response(BinanceError(-1003, "Too much request weight used; current limit is 6000 request "
-                                              "weight per 1 MINUTE. Please use WebSocket Streams for live "
-                                              "updates to avoid polling the API.", fault.status or 429), headers)
+        return error_response(
+            BinanceError(
+                -1003,
+                f"Way too much request weight used; IP banned until {until}. "
+                "Please use WebSocket Streams for live updates to avoid bans.",
+                fault.status or 418,
+            ),
+            headers,
+        )
+    return error_response(
+        BinanceError(
+            -1003,
+            "Too much request weight used; current limit is 6000 request "
+            "weight per 1 MINUTE. Please use WebSocket Streams for live "
+            "updates to avoid polling the API.",
+            fault.status or 429,
+        ),
+        headers,
+    )
 
 
 def server_error_response(fault: Fault) -> web.Response:
@@ -529,11 +592,18 @@ async def request_params(request: web.Request) -> Params:
 class FakeBinance:
     """The fake exchange: ``async with FakeBinance({"UNITTEST/BTC": rows}) as fake: ... fake.url``."""
 
-    def __init__(self, markets: Mapping[str, Iterable[CandleInput]], *, now_ms: int | None = None,
-                 rules: Mapping[str, SymbolRules] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        markets: Mapping[str, Iterable[CandleInput]],
+        *,
+        now_ms: int | None = None,
+        rules: Mapping[str, SymbolRules] | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         built = [make_market(symbol, rows, (rules or {}).get(symbol)) for symbol, rows in markets.items()]
-        self.state = ExchangeState({market.id: market for market in built},
-                                   default_now(built) if now_ms is None else now_ms)
+        self.state = ExchangeState(
+            {market.id: market for market in built}, default_now(built) if now_ms is None else now_ms
+        )
         self._host = host
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -558,8 +628,9 @@ class FakeBinance:
     async def __aenter__(self) -> FakeBinance:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     @property
@@ -584,8 +655,16 @@ class FakeBinance:
     def advance(self, milliseconds: int) -> None:
         self.state.now_ms += milliseconds
 
-    def fail_next(self, path: str, kind: FaultKind, times: int = 1, *, status: int | None = None,
-                  delay: float = 5.0, body: str | None = None) -> None:
+    def fail_next(
+        self,
+        path: str,
+        kind: FaultKind,
+        times: int = 1,
+        *,
+        status: int | None = None,
+        delay: float = 5.0,
+        body: str | None = None,
+    ) -> None:
         """The next ``times`` requests to ``path`` ("*" = any path) get fault ``kind`` (queued in order)."""
         if times < 1 or kind not in get_args(FaultKind):
             raise ValueError(f"bad fault: {kind!r} x {times}")
@@ -619,6 +698,7 @@ class FakeBinance:
     def _endpoint(self, route: Route) -> Handler:
         async def endpoint(request: web.Request) -> web.StreamResponse:
             return json_response(route.handler(self.state, request[PARAMS]))
+
         return endpoint
 
     @web.middleware
@@ -652,7 +732,7 @@ class FakeBinance:
         """Sleep, but wake up at once when the server closes (so shutdown never waits for it)."""
         try:
             await asyncio.wait_for(self._closing.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _disconnect(self, request: web.Request) -> web.StreamResponse:
@@ -703,6 +783,7 @@ def ccxt_config(fake_url: str, *, timeout_ms: int = 10_000, **extra: Any) -> dic
         "exceptions": {"exact": dict(spot_exact)},
     }
     for key, value in extra.items():
-        config[key] = {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) \
-            else value
+        config[key] = (
+            {**config[key], **value} if isinstance(config.get(key), dict) and isinstance(value, dict) else value
+        )
     return config

@@ -11,13 +11,23 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from .patience import Pending, TimedOut, Watch, patient
 
-__all__ = ["READ_TOKEN", "TRADER_TOKEN", "Pending", "Reply", "RequestTimedOut", "TimedOut", "request", "wait_for",
-           "wait_for_async"]
+__all__ = [
+    "READ_TOKEN",
+    "TRADER_TOKEN",
+    "Pending",
+    "Reply",
+    "RequestTimedOut",
+    "TimedOut",
+    "request",
+    "wait_for",
+    "wait_for_async",
+]
 
 
 class RequestTimedOut(TimedOut, TimeoutError):
@@ -39,9 +49,16 @@ TRADER_TOKEN = "test-trader-token-5b1f0c2e"
 READ_TOKEN = "test-read-token-9d4a7e31"
 
 
-def request(method: str, url: str, body: Any = None, *, raw: bytes | None = None,
-            content_type: str = "application/json", timeout: float = 30.0,
-            token: str | None = TRADER_TOKEN) -> Reply:
+def request(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    content_type: str = "application/json",
+    timeout: float = 30.0,
+    token: str | None = TRADER_TOKEN,
+) -> Reply:
     """Send one request (as a trader unless ``token`` says otherwise); the reply's body is parsed
     JSON (or the text if it is not JSON). ``timeout`` (for the socket) is scaled by the patience
     factor; no answer in time raises ``RequestTimedOut``.
@@ -99,8 +116,9 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, interval: float = 
         time.sleep(min(interval, max(watch.remaining(), 0.0)))
 
 
-async def wait_for_async(check: Callable[[], Awaitable[Any]], timeout: float = 60.0, interval: float = 0.3,
-                         what: str = "condition") -> Any:
+async def wait_for_async(
+    check: Callable[[], Awaitable[Any]], timeout: float = 60.0, interval: float = 0.3, what: str = "condition"
+) -> Any:
     """Await ``check()`` until it returns a truthy value and return that value; after ``timeout``
     seconds (times the patience factor) raise ``TimedOut``.
 

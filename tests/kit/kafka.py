@@ -6,7 +6,6 @@ out of it raises ``ReadTimedOut`` (a ``TimedOut``, and a ``TimeoutError`` as bef
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -66,7 +65,9 @@ async def _read_to(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], w
             raise watch.timed_out(ReadTimedOut)
         batch = await consumer.getmany(timeout_ms=500)
         for tp, tp_records in batch.items():
-            records += [Record(r.key, r.value, r.partition, r.offset, r.timestamp) for r in tp_records if r.offset < end[tp]]
+            records += [
+                Record(r.key, r.value, r.partition, r.offset, r.timestamp) for r in tp_records if r.offset < end[tp]
+            ]
             if tp_records:
                 next_offset[tp] = tp_records[-1].offset + 1
     return records

@@ -46,8 +46,9 @@ def patient(seconds: float) -> float:
     return seconds * patience()
 
 
-def scaled_timeout_marker(args: tuple[Any, ...], kwargs: dict[str, Any], default: float | None,
-                          factor: float) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+def scaled_timeout_marker(
+    args: tuple[Any, ...], kwargs: dict[str, Any], default: float | None, factor: float
+) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
     """A pytest-timeout ``timeout`` marker's arguments (``args``/``kwargs``, empty for a test
     without one) with its limit, or else ``default``, times ``factor``; None when no limit applies."""
     limit = args[0] if args else kwargs.get("timeout", default)
@@ -68,8 +69,9 @@ class TimedOut(AssertionError):
     """A wait ran out of time: the suite did not see the expected state in time (not a wrong
     result). ``AssertionError`` so that pytest reports it as a failure, like before."""
 
-    def __init__(self, what: str, waited: float, limit: float, last: Any = None, still_for: float | None = None,
-                 changes: int = 0) -> None:
+    def __init__(
+        self, what: str, waited: float, limit: float, last: Any = None, still_for: float | None = None, changes: int = 0
+    ) -> None:
         """``still_for``: seconds since the value seen last changed; ``changes``: how often it did."""
         self.what, self.waited, self.limit, self.last = what, waited, limit, last
         self.still_for, self.changes = still_for, changes
@@ -78,8 +80,10 @@ class TimedOut(AssertionError):
 
     def _message(self) -> str:
         base = self.limit / self.factor
-        text = (f"{TIMED_OUT}: waited {_seconds(self.waited)} (limit {_seconds(self.limit)} = {_seconds(base)} "
-                f"x patience {self.factor:g}, {ENV_VAR}) for {self.what}; last value seen: {short_repr(self.last)}")
+        text = (
+            f"{TIMED_OUT}: waited {_seconds(self.waited)} (limit {_seconds(self.limit)} = {_seconds(base)} "
+            f"x patience {self.factor:g}, {ENV_VAR}) for {self.what}; last value seen: {short_repr(self.last)}"
+        )
         return text + self._motion()
 
     def _motion(self) -> str:
@@ -91,8 +95,10 @@ class TimedOut(AssertionError):
         if self.changes == 0:
             return "; it did not change during the wait (nothing moved: lost work, or it never started?)"
         if self.still_for < max(5.0, self.waited / 10):
-            return (f"; it last changed {_seconds(self.still_for)} before the end (still moving: probably "
-                    f"slowness; a higher {ENV_VAR} would tell)")
+            return (
+                f"; it last changed {_seconds(self.still_for)} before the end (still moving: probably "
+                f"slowness; a higher {ENV_VAR} would tell)"
+            )
         return f"; it had not changed for the last {_seconds(self.still_for)} (stalled: lost work, or very slow?)"
 
 

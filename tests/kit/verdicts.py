@@ -59,7 +59,9 @@ def summary_lines(failures: list[Failure]) -> list[str]:
     factor = f"{ENV_VAR}={patience():g}"
     if not failures:
         return [f"failures by kind: none ({factor})"]
-    head = (f"failures by kind: {counts[WRONG]} wrong result, {counts[TIMED_OUT]} timed out (not a wrong result), "
-            f"{counts[ERROR]} other error ({factor})")
+    head = (
+        f"failures by kind: {counts[WRONG]} wrong result, {counts[TIMED_OUT]} timed out (not a wrong result), "
+        f"{counts[ERROR]} other error ({factor})"
+    )
     ordered = sorted(failures, key=lambda f: (KINDS.index(f.kind), f.nodeid))
     return [head, *(f"  {_LABELS[f.kind]:<12} {f.nodeid} [{f.when}]: {f.message}" for f in ordered)]

@@ -48,32 +48,39 @@ class Worker:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("R3EDGE_")}
-        env.update({
-            "R3EDGE_BROKER": self.broker_url,
-            "R3EDGE_DATA_DIR": str(self.data_dir / "state"),
-            "R3EDGE_WEB_PORT": str(self.port),
-            "R3EDGE_TOPIC_PREFIX": self.topic_prefix,
-            "R3EDGE_PARTITIONS": str(self.partitions),
-            "R3EDGE_API_TOKENS": f"trader:{TRADER_TOKEN},read:{READ_TOKEN}",
-            # how long a write waits for the agent's decision before answering 202: tests that expect
-            # the synchronous answer (201, 200) get the same patience as their own waits
-            "R3EDGE_COMMAND_WAIT": str(patient(Settings.command_wait)),
-            **self.extra_env,
-        })
+        env.update(
+            {
+                "R3EDGE_BROKER": self.broker_url,
+                "R3EDGE_DATA_DIR": str(self.data_dir / "state"),
+                "R3EDGE_WEB_PORT": str(self.port),
+                "R3EDGE_TOPIC_PREFIX": self.topic_prefix,
+                "R3EDGE_PARTITIONS": str(self.partitions),
+                "R3EDGE_API_TOKENS": f"trader:{TRADER_TOKEN},read:{READ_TOKEN}",
+                # how long a write waits for the agent's decision before answering 202: tests that expect
+                # the synchronous answer (201, 200) get the same patience as their own waits
+                "R3EDGE_COMMAND_WAIT": str(patient(Settings.command_wait)),
+                **self.extra_env,
+            }
+        )
         return env
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [FAUST, "-A", "r3edge_streams", "worker", "-l", "info"],
-            cwd=PROJECT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=PROJECT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         return self
 
-    def wait_ready(self, timeout: float = 90.0) -> "Worker":
+    def wait_ready(self, timeout: float = 90.0) -> Worker:
         """Wait until the worker answers /health with partitions assigned and no rebalance going
         on; a worker that exits meanwhile fails the test at once with its log's tail."""
+
         def ready() -> bool:
             self._check_alive()
             reply = request("GET", f"{self.url}/health", timeout=2)

@@ -31,13 +31,16 @@ def test_accounts_load_and_never_show_their_secrets(tmp_path: Path) -> None:
     assert SECRET not in shown and "KEY-123456" not in shown and "***" in shown
 
 
-@pytest.mark.parametrize(("content", "mode", "message"), [
-    ({"main": {"exchange": "binance", "api_key": "k", "secret": SECRET}}, 0o644, "readable by others"),
-    ({"main": {"exchange": "binance", "api_key": "k"}}, 0o600, "must have exchange, api_key, secret"),
-    ({"main": {"exchange": "binance", "api_key": "k", "secret": SECRET, "extra": "x"}}, 0o600, "must have"),
-    ({"bad name": {"exchange": "binance", "api_key": "k", "secret": SECRET}}, 0o600, "account name"),
-    ([1, 2], 0o600, "JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "mode", "message"),
+    [
+        ({"main": {"exchange": "binance", "api_key": "k", "secret": SECRET}}, 0o644, "readable by others"),
+        ({"main": {"exchange": "binance", "api_key": "k"}}, 0o600, "must have exchange, api_key, secret"),
+        ({"main": {"exchange": "binance", "api_key": "k", "secret": SECRET, "extra": "x"}}, 0o600, "must have"),
+        ({"bad name": {"exchange": "binance", "api_key": "k", "secret": SECRET}}, 0o600, "account name"),
+        ([1, 2], 0o600, "JSON object"),
+    ],
+)
 def test_bad_accounts_files_are_refused_without_quoting_secrets(
     tmp_path: Path, content: object, mode: int, message: str
 ) -> None:

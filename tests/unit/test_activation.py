@@ -13,9 +13,18 @@ FOLLOW, UNFOLLOW = StrategyAction.FOLLOW, StrategyAction.UNFOLLOW
 
 
 def command(action: StrategyAction, session: str, strategy_id: str = "sma_cross-1") -> StrategyCommand:
-    return StrategyCommand(command_id=f"{action}:{session}", action=action, strategy_id=strategy_id,
-                           session_id=session, strategy="sma_cross", parameters={"fast": 5, "slow": 20},
-                           exchange="replay", symbol="UNITTEST/BTC", timeframe="1m", at=T0)
+    return StrategyCommand(
+        command_id=f"{action}:{session}",
+        action=action,
+        strategy_id=strategy_id,
+        session_id=session,
+        strategy="sma_cross",
+        parameters={"fast": 5, "slow": 20},
+        exchange="replay",
+        symbol="UNITTEST/BTC",
+        timeframe="1m",
+        at=T0,
+    )
 
 
 def replay(*commands: StrategyCommand) -> tuple[ActiveStrategy | None, Workload | None]:
@@ -40,8 +49,13 @@ def test_followers_activate_the_instance_and_its_market() -> None:
 
 
 def test_the_last_follower_leaving_deactivates_both() -> None:
-    instance, workload = replay(command(FOLLOW, "a"), command(FOLLOW, "b"), command(UNFOLLOW, "a"),
-                                command(UNFOLLOW, "a"), command(UNFOLLOW, "b"))
+    instance, workload = replay(
+        command(FOLLOW, "a"),
+        command(FOLLOW, "b"),
+        command(UNFOLLOW, "a"),
+        command(UNFOLLOW, "a"),
+        command(UNFOLLOW, "b"),
+    )
     assert instance is not None and not instance.active and instance.sessions == []
     assert workload is not None and not workload.active
 
@@ -51,7 +65,11 @@ def test_each_change_asks_for_exactly_one_workload_command() -> None:
     assert outcome is not None
     instance, [change] = outcome
     assert (change.action, change.strategy_id, change.session_id, change.market) == (
-        WorkloadAction.ACQUIRE, "sma_cross-1", "a", "replay:UNITTEST/BTC:1m")
+        WorkloadAction.ACQUIRE,
+        "sma_cross-1",
+        "a",
+        "replay:UNITTEST/BTC:1m",
+    )
     assert apply_strategy_command(instance, command(FOLLOW, "a")) is None
     assert apply_strategy_command(instance, command(UNFOLLOW, "zz")) is None
 

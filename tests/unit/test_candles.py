@@ -69,8 +69,13 @@ def test_floor_time(moment: str, timeframe: str, floor: str) -> None:
 
 def candle(open_time: str, timeframe: str = "1m", **prices: str) -> Candle:
     values = {"open": "10", "high": "12", "low": "9", "close": "11", "volume": "5", **prices}
-    return Candle(exchange="binance", symbol="UNITTEST/BTC", timeframe=timeframe, open_time=at(open_time),
-                  **{k: Decimal(v) for k, v in values.items()})
+    return Candle(
+        exchange="binance",
+        symbol="UNITTEST/BTC",
+        timeframe=timeframe,
+        open_time=at(open_time),
+        **{k: Decimal(v) for k, v in values.items()},
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 import pytest
 
 from r3edge_streams.collector import Collector, CursorScan
 from r3edge_streams.domain.candles import Fetched
-from r3edge_streams.exchanges.base import ExchangeClient, UnknownMarket
+from r3edge_streams.exchanges.errors import UnknownMarket
+from r3edge_streams.exchanges.market_data import MarketData
 from r3edge_streams.exchanges.registry import replay_from_directory
 from r3edge_streams.exchanges.replay import ReplayClock
 from r3edge_streams.logscan import Skipped, open_time_visit, signal_visit
@@ -34,8 +36,13 @@ class FakeExchange:
     Symbols in ``hang`` never answer, those in ``explode`` raise the given exception.
     """
 
-    def __init__(self, exchange_id: str, hang: Sequence[str] = (), delay: float = 0.0,
-                 explode: dict[str, BaseException] | None = None) -> None:
+    def __init__(
+        self,
+        exchange_id: str,
+        hang: Sequence[str] = (),
+        delay: float = 0.0,
+        explode: dict[str, BaseException] | None = None,
+    ) -> None:
         self._id = exchange_id
         self.now_at = T0 + 10 * MINUTE
         self.hang = set(hang)
@@ -75,13 +82,23 @@ class FakeExchange:
 
 def candle(exchange: str, symbol: str, open_time: datetime) -> Candle:
     one = Decimal("1")
-    return Candle(exchange=exchange, symbol=symbol, timeframe="1m", open_time=open_time, open=one, high=one, low=one,
-                  close=one, volume=one)
+    return Candle(
+        exchange=exchange,
+        symbol=symbol,
+        timeframe="1m",
+        open_time=open_time,
+        open=one,
+        high=one,
+        low=one,
+        close=one,
+        volume=one,
+    )
 
 
 def workload(exchange: str, symbol: str, timeframe: str = "1m") -> Workload:
-    return Workload(exchange=exchange, symbol=symbol, timeframe=timeframe, holders={"st": ["s"]}, version=1,
-                    updated_at=T0)
+    return Workload(
+        exchange=exchange, symbol=symbol, timeframe=timeframe, holders={"st": ["s"]}, version=1, updated_at=T0
+    )
 
 
 class MemorySink:
@@ -110,7 +127,7 @@ class MemorySink:
         return scan
 
 
-def collector_of(exchanges: dict[str, ExchangeClient], sink: MemorySink, **options: Any) -> Collector:
+def collector_of(exchanges: dict[str, MarketData], sink: MemorySink, **options: Any) -> Collector:
     return Collector(exchanges=exchanges.__getitem__, sink=sink, lookback=5, **options)
 
 
@@ -200,19 +217,27 @@ async def test_an_exception_of_any_type_is_the_error_of_its_market_only() -> Non
     x = FakeExchange("x", explode={"A/BTC": ZeroDivisionError("division by zero"), "R/BTC": RecursionError("deep")})
     sink = MemorySink()
 
-    def exchanges(exchange_id: str) -> ExchangeClient:
+    def exchanges(exchange_id: str) -> MarketData:
         if exchange_id == "nowhere":
             raise UnknownMarket("ccxt has no exchange 'nowhere'")
         return x
 
     collector = Collector(exchanges=exchanges, sink=sink, lookback=5)
-    broken = [workload("x", "A/BTC"), workload("x", "R/BTC"), workload("x", "C/BTC", "7m"), workload("nowhere", "C/BTC")]
+    broken = [
+        workload("x", "A/BTC"),
+        workload("x", "R/BTC"),
+        workload("x", "C/BTC", "7m"),
+        workload("nowhere", "C/BTC"),
+    ]
     good = workload("x", "B/BTC")
     await collector.collect([*broken, good], sink.scan())
     assert len(sink.of(good.market)) == 5 and collector.status[good.market].error is None
     assert [collector.status[w.market].error for w in broken] == [
-        "ZeroDivisionError: division by zero", "RecursionError: deep", "unknown timeframe '7m'",
-        "ccxt has no exchange 'nowhere'"]
+        "ZeroDivisionError: division by zero",
+        "RecursionError: deep",
+        "unknown timeframe '7m'",
+        "ccxt has no exchange 'nowhere'",
+    ]
     assert collector.status[broken[2].market].lag("7m") is None
 
 

@@ -25,23 +25,33 @@ def test_defaults_are_a_local_paper_deployment() -> None:
 
 
 def test_every_variable_is_read() -> None:
-    settings = load_settings({
-        "R3EDGE_BROKER": "kafka://k1:9092;kafka://k2:9092",
-        "R3EDGE_STORE": "memory://",
-        "R3EDGE_DATA_DIR": "/srv/state",
-        "R3EDGE_PARTITIONS": "12",
-        "R3EDGE_REPLICATION": "3",
-        "R3EDGE_GUARANTEE": "exactly_once",
-        "R3EDGE_WEB_HOST": "10.0.0.5",
-        "R3EDGE_WEB_PORT": "7000",
-        "R3EDGE_TOPIC_PREFIX": "prod",
-        "R3EDGE_TRADING_MODE": "LIVE",
-        "R3EDGE_LOG_LEVEL": "WARNING",
-    })
+    settings = load_settings(
+        {
+            "R3EDGE_BROKER": "kafka://k1:9092;kafka://k2:9092",
+            "R3EDGE_STORE": "memory://",
+            "R3EDGE_DATA_DIR": "/srv/state",
+            "R3EDGE_PARTITIONS": "12",
+            "R3EDGE_REPLICATION": "3",
+            "R3EDGE_GUARANTEE": "exactly_once",
+            "R3EDGE_WEB_HOST": "10.0.0.5",
+            "R3EDGE_WEB_PORT": "7000",
+            "R3EDGE_TOPIC_PREFIX": "prod",
+            "R3EDGE_TRADING_MODE": "LIVE",
+            "R3EDGE_LOG_LEVEL": "WARNING",
+        }
+    )
     assert settings == Settings(
-        broker="kafka://k1:9092;kafka://k2:9092", store="memory://", data_dir=Path("/srv/state"), partitions=12,
-        replication=3, guarantee=Guarantee.EXACTLY_ONCE, web_host="10.0.0.5", web_port=7000,
-        canonical_url="http://10.0.0.5:7000", topic_prefix="prod", trading_mode=TradingMode.LIVE,
+        broker="kafka://k1:9092;kafka://k2:9092",
+        store="memory://",
+        data_dir=Path("/srv/state"),
+        partitions=12,
+        replication=3,
+        guarantee=Guarantee.EXACTLY_ONCE,
+        web_host="10.0.0.5",
+        web_port=7000,
+        canonical_url="http://10.0.0.5:7000",
+        topic_prefix="prod",
+        trading_mode=TradingMode.LIVE,
         log_level="warning",
     )
     assert not settings.embedded_broker
@@ -55,22 +65,45 @@ def test_a_wildcard_bind_advertises_the_host_name() -> None:
 
 def test_errors_name_every_bad_variable() -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings({"R3EDGE_PARTITIONS": "0", "R3EDGE_BROKER": "localhost:9092", "R3EDGE_TRADING_MODE": "yolo",
-                       "R3EDGE_WEB_PORT": "http", "R3EDGE_PARTITONS": "8"})
+        load_settings(
+            {
+                "R3EDGE_PARTITIONS": "0",
+                "R3EDGE_BROKER": "localhost:9092",
+                "R3EDGE_TRADING_MODE": "yolo",
+                "R3EDGE_WEB_PORT": "http",
+                "R3EDGE_PARTITONS": "8",
+            }
+        )
     message = str(caught.value)
-    for expected in ("R3EDGE_PARTITIONS='0'", "R3EDGE_BROKER", "R3EDGE_TRADING_MODE", "R3EDGE_WEB_PORT",
-                     "R3EDGE_PARTITONS: unknown setting"):
+    for expected in (
+        "R3EDGE_PARTITIONS='0'",
+        "R3EDGE_BROKER",
+        "R3EDGE_TRADING_MODE",
+        "R3EDGE_WEB_PORT",
+        "R3EDGE_PARTITONS: unknown setting",
+    ):
         assert expected in message
 
 
 def test_faust_variables_do_not_override_the_settings() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("R3EDGE_")}
-    env.update({"BROKER_URL": "kafka://elsewhere:1", "WEB_PORT": "1234", "APP_STORE": "memory://",
-                "STORE": "memory://", "R3EDGE_WEB_PORT": "7001", "R3EDGE_PARTITIONS": "6"})
-    code = ("import json; from r3edge_streams.application import app; c = app.conf; print(json.dumps("
-            "[str(c.broker[0]), c.web_port, str(c.store), c.topic_partitions]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=PROJECT, capture_output=True, text=True,
-                         check=True).stdout
+    env.update(
+        {
+            "BROKER_URL": "kafka://elsewhere:1",
+            "WEB_PORT": "1234",
+            "APP_STORE": "memory://",
+            "STORE": "memory://",
+            "R3EDGE_WEB_PORT": "7001",
+            "R3EDGE_PARTITIONS": "6",
+        }
+    )
+    code = (
+        "import json; from r3edge_streams.application import app; c = app.conf; print(json.dumps("
+        "[str(c.broker[0]), c.web_port, str(c.store), c.topic_partitions]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=PROJECT, capture_output=True, text=True, check=True
+    ).stdout
     broker, port, store, partitions = json.loads(out.strip().splitlines()[-1])
     assert broker == "kafka://127.0.0.1:9092" and port == 7001 and store == "rocksdb:" and partitions == 6
 
@@ -104,5 +137,5 @@ def test_the_readme_settings_table_names_every_setting() -> None:
     from r3edge_streams.config import _PARSERS, env_name
 
     readme = (PROJECT / "README.md").read_text()
-    table = readme[readme.index("| Variable | Default | Meaning |"):readme.index("## DataCollect")]
+    table = readme[readme.index("| Variable | Default | Meaning |") : readme.index("## DataCollect")]
     assert [env_name(field) for field in _PARSERS if f"`{env_name(field)}`" not in table] == []

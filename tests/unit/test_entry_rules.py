@@ -11,19 +11,31 @@ from typing import Any
 
 import pytest
 
-from r3edge_streams.application import check_strategy
 from r3edge_streams.catalogue import CATALOGUE, SPECS
 from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
-from r3edge_streams.models import (Candle, MalformedMessage, RequestKind, SessionCommand, SessionRequest,
-                                   SessionSpec, Signal, StrategyCandle, WorkloadCommand, decode_key, loads_json,
-                                   parse_bytes)
+from r3edge_streams.models import (
+    Candle,
+    MalformedMessage,
+    RequestKind,
+    SessionCommand,
+    SessionRequest,
+    SessionSpec,
+    Signal,
+    StrategyCandle,
+    WorkloadCommand,
+    decode_key,
+    loads_json,
+    parse_bytes,
+)
 from r3edge_streams.models.enums import Direction, SessionMode, WorkloadAction
+from r3edge_streams.services import check_strategy
 from r3edge_streams.strategies.base import MAX_WARMUP, StrategyError
 from r3edge_streams.strategies.registry import create
 from r3edge_streams.strategies.runner import usable_history
 
-CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
-                     "replay", "UNITTEST/BTC", "1m")
+CANDLES = load_ohlcv(
+    Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json", "replay", "UNITTEST/BTC", "1m"
+)
 T0 = CANDLES[0].open_time
 
 
@@ -50,8 +62,16 @@ def _command(issued_at: str) -> bytes:
     return json.dumps({"command_id": "c", "session_id": "s", "kind": "start", "issued_at": issued_at}).encode()
 
 
-@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00Z",
-                                    "1969-12-31T23:59:59Z", "2200-01-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+    ],
+)
 def test_times_at_the_edge_of_the_calendar_are_malformed(moment: str) -> None:
     with pytest.raises(MalformedMessage) as caught:
         parse_bytes(SessionCommand, _command(moment))
@@ -94,8 +114,18 @@ def test_candles_that_break_a_rule_are_refused_on_every_candle_topic() -> None:
 
 
 def _signal(price: Decimal) -> Signal:
-    return Signal(signal_id="x", strategy_id="x", strategy="sma_cross", exchange="replay", symbol="UNITTEST/BTC",
-                  timeframe="1m", candle_time=T0, direction=Direction.LONG, confidence=Decimal(1), price=price)
+    return Signal(
+        signal_id="x",
+        strategy_id="x",
+        strategy="sma_cross",
+        exchange="replay",
+        symbol="UNITTEST/BTC",
+        timeframe="1m",
+        candle_time=T0,
+        direction=Direction.LONG,
+        confidence=Decimal(1),
+        price=price,
+    )
 
 
 def test_requests_need_what_their_kind_carries_with_positive_prices() -> None:
@@ -114,25 +144,44 @@ def test_requests_need_what_their_kind_carries_with_positive_prices() -> None:
 
 @pytest.mark.parametrize("timeframe", ["7m", "1M", "", "1m "])
 def test_a_workload_command_for_a_timeframe_nobody_collects_is_refused(timeframe: str) -> None:
-    command = WorkloadCommand(command_id="w", action=WorkloadAction.ACQUIRE, exchange="replay", symbol="UNITTEST/BTC",
-                              timeframe=timeframe, strategy_id="x", session_id="s", at=T0)
+    command = WorkloadCommand(
+        command_id="w",
+        action=WorkloadAction.ACQUIRE,
+        exchange="replay",
+        symbol="UNITTEST/BTC",
+        timeframe=timeframe,
+        strategy_id="x",
+        session_id="s",
+        at=T0,
+    )
     assert "timeframe" in (_rule("workloadcommands", command) or "")
     assert _rule("workloadcommands", command.derive(timeframe="3m")) is None
 
 
 def _spec(strategy: str, **parameters: int) -> SessionSpec:
-    return SessionSpec(strategy=strategy, parameters=parameters, exchange="replay", symbol="UNITTEST/BTC",
-                       timeframe="3m", mode=SessionMode.PAPER, refresh_seconds=5)
+    return SessionSpec(
+        strategy=strategy,
+        parameters=parameters,
+        exchange="replay",
+        symbol="UNITTEST/BTC",
+        timeframe="3m",
+        mode=SessionMode.PAPER,
+        refresh_seconds=5,
+    )
 
 
-@pytest.mark.parametrize("strategy, parameters, field", [
-    ("sma_cross", {"fast": 10, "slow": 5000}, "parameters.slow"),
-    ("ema_cross", {"fast": 10, "slow": 300}, "parameters.slow"),
-    ("macd", {"slow": 190, "signal": 20}, "parameters.slow"),
-    ("rsi_reversion", {"period": 250}, "parameters.period"),
-])
+@pytest.mark.parametrize(
+    "strategy, parameters, field",
+    [
+        ("sma_cross", {"fast": 10, "slow": 5000}, "parameters.slow"),
+        ("ema_cross", {"fast": 10, "slow": 300}, "parameters.slow"),
+        ("macd", {"slow": 190, "signal": 20}, "parameters.slow"),
+        ("rsi_reversion", {"period": 250}, "parameters.period"),
+    ],
+)
 def test_a_strategy_whose_window_would_outgrow_the_limit_is_refused_naming_the_field(
-        strategy: str, parameters: dict[str, int], field: str) -> None:
+    strategy: str, parameters: dict[str, int], field: str
+) -> None:
     error = check_strategy(_spec(strategy, **parameters))
     assert error is not None and error.field == field and str(MAX_WARMUP) in error.message
 
@@ -151,8 +200,12 @@ def test_history_warms_a_window_only_when_it_reaches_the_candles_predecessor() -
     unlinked = CANDLES[50]
     assert usable_history(CANDLES[10:45], unlinked) == CANDLES[10:45]  # nothing to tell: take what there is
     assert usable_history(CANDLES[40:60], linked) == CANDLES[40:50]  # never the candle itself or later ones
-    assert all(c.previous_open is None for c in usable_history(
-        [c.derive(previous_open=c.open_time - timedelta(minutes=1)) for c in CANDLES[10:50]], linked))
+    assert all(
+        c.previous_open is None
+        for c in usable_history(
+            [c.derive(previous_open=c.open_time - timedelta(minutes=1)) for c in CANDLES[10:50]], linked
+        )
+    )
 
 
 @pytest.mark.parametrize("text", ['"\\ud800"', '{"\\udc00": 1}', '{"a": ["x\\udfffy"]}'])

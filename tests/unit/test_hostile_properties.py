@@ -12,16 +12,16 @@ from __future__ import annotations
 import enum
 import json
 import typing
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
-from faust.types.tuples import Message
 import pytest
+from faust.types.tuples import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from r3edge_streams.application import SESSION_MODES, check_spec
 from r3edge_streams.catalogue import SPECS
 from r3edge_streams.domain.activation import apply_strategy_command
 from r3edge_streams.domain.autostop import auto_stop_reason
@@ -29,33 +29,70 @@ from r3edge_streams.domain.fanout import price_updates, strategy_candles
 from r3edge_streams.domain.feeds import apply_request
 from r3edge_streams.domain.sessions import Applied, apply_command, strategy_changes
 from r3edge_streams.domain.workloads import apply_workload_command
-from r3edge_streams.models import (ActiveStrategy, Candle, MalformedMessage, SessionCommand, SessionRequest,
-                                   SessionState, SessionStatus, StrategyCandle, StrategyCommand, Workload, WorkloadCommand,
-                                   encode_key)
+from r3edge_streams.models import (
+    ActiveStrategy,
+    Candle,
+    MalformedMessage,
+    SessionCommand,
+    SessionRequest,
+    SessionState,
+    SessionStatus,
+    StrategyCandle,
+    StrategyCommand,
+    Workload,
+    WorkloadCommand,
+    encode_key,
+)
 from r3edge_streams.models.base import Record
+from r3edge_streams.services import SESSION_MODES, check_spec
 from r3edge_streams.strategies.registry import create
 from r3edge_streams.strategies.runner import step
-from r3edge_streams.streams import decoded
 
-CONSUMED = ["workloadcommands", "marketdata", "strategiesdata", "sessioncommands", "sessionsrequest", "positions",
-            "strategycommands"]
+CONSUMED = [
+    "workloadcommands",
+    "marketdata",
+    "strategiesdata",
+    "sessioncommands",
+    "sessionsrequest",
+    "positions",
+    "strategycommands",
+]
 T0 = datetime(2017, 11, 5, tzinfo=timezone.utc)
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=20)
-hostile_text = st.one_of(st.text(max_size=30), st.sampled_from([
-    "", "1m", "7m", "replay", "UNITTEST/BTC", "BTC/USDT", "binance", "sma_cross", "s-1", "\x00", "😀" * 5]))
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20,
+)
+hostile_text = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        ["", "1m", "7m", "replay", "UNITTEST/BTC", "BTC/USDT", "binance", "sma_cross", "s-1", "\x00", "😀" * 5]
+    ),
+)
 hostile_decimals = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False).map(str),
-    st.sampled_from(["0", "-1", "1e28", "1e29", "-1e-28", "NaN", "Infinity", "1" * 40, "7123.45", " 5 ", "0x10"]))
+    st.sampled_from(["0", "-1", "1e28", "1e29", "-1e-28", "NaN", "Infinity", "1" * 40, "7123.45", " 5 ", "0x10"]),
+)
 hostile_times = st.one_of(
-    st.datetimes(timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5)), timezone(-timedelta(hours=9))])
-                 ).map(lambda d: d.isoformat()),
+    st.datetimes(
+        timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5)), timezone(-timedelta(hours=9))])
+    ).map(lambda d: d.isoformat()),
     st.sampled_from(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "2199-12-31T23:59:59Z"]),
-    st.sampled_from(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "1970-01-01T00:00:00Z",
-                     "2199-12-31T23:59:59-23:59", "2017-11-05T12:53:00Z", "2017-11-05T12:53:00", "not a time"]))
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+01:00",
+            "1970-01-01T00:00:00Z",
+            "2199-12-31T23:59:59-23:59",
+            "2017-11-05T12:53:00Z",
+            "2017-11-05T12:53:00",
+            "not a time",
+        ]
+    ),
+)
 
 
 def of_type(typ: Any) -> st.SearchStrategy[Any]:
@@ -79,8 +116,11 @@ def _typed(typ: Any) -> st.SearchStrategy[Any]:
     if isinstance(typ, type) and issubclass(typ, Record):
         return payloads(typ)
     simple: dict[Any, st.SearchStrategy[Any]] = {
-        str: hostile_text, int: st.one_of(st.integers(-5, 5000), st.integers()), bool: st.booleans(),
-        Decimal: hostile_decimals, datetime: hostile_times,
+        str: hostile_text,
+        int: st.one_of(st.integers(-5, 5000), st.integers()),
+        bool: st.booleans(),
+        Decimal: hostile_decimals,
+        datetime: hostile_times,
     }
     return simple.get(typ, json_values)
 
@@ -91,19 +131,29 @@ def payloads(model: type[Record]) -> st.SearchStrategy[dict[str, Any]]:
     required = {name: st.deferred(lambda t=typ: of_type(t)) for name, typ in fields.items() if name not in defaults}
     optional = {name: st.deferred(lambda t=typ: of_type(t)) for name, typ in fields.items() if name in defaults}
     return st.fixed_dictionaries(required, optional=optional).flatmap(
-        lambda d: st.sampled_from([d, d, d, {**d, "unexpected": 1}]))
+        lambda d: st.sampled_from([d, d, d, {**d, "unexpected": 1}])
+    )
 
 
 def message(topic: str, key: bytes | None, value: bytes | None, partition: int = 0) -> Message:
-    return Message(topic=topic, partition=partition, offset=1, timestamp=T0.timestamp(), timestamp_type=0,
-                   headers=[], key=key, value=value, checksum=None)
+    return Message(
+        topic=topic,
+        partition=partition,
+        offset=1,
+        timestamp=T0.timestamp(),
+        timestamp_type=0,
+        headers=[],
+        key=key,
+        value=value,
+        checksum=None,
+    )
 
 
 def decode(topic: str, key: bytes | None, value: bytes | None) -> Record | None:
     """The record the agent of ``topic`` would step on, or None if it is dead-lettered."""
     spec = SPECS[topic]
     try:
-        _, record = decoded(message(topic, key, value), spec, spec.value_type)
+        _, record = spec.decode(key, value)
     except MalformedMessage:
         return None
     return record
@@ -121,17 +171,43 @@ def _key_of(topic: str, payload: dict[str, Any]) -> bytes | None:
         return encode_key("k")
 
 
-SESSION = SessionState.loads(json.dumps({
-    "session_id": "s-1", "status": "active", "version": 3, "created_at": "2017-11-05T00:00:00Z",
-    "updated_at": "2017-11-05T00:00:00Z", "last_command_id": "c", "started_at": "2017-11-05T00:00:00Z",
-    "spec": {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "replay",
-             "symbol": "UNITTEST/BTC", "timeframe": "1m", "mode": "paper", "refresh_seconds": 5,
-             "auto_stop": {"max_duration_seconds": 31_622_400, "loss_limit": "100"}}}).encode())
-WORKLOAD = Workload(exchange="replay", symbol="UNITTEST/BTC", timeframe="1m", holders={"st": ["s-1"]}, version=1,
-                    updated_at=T0)
-INSTANCE = ActiveStrategy(strategy_id="st", strategy="sma_cross", parameters={"fast": 2, "slow": 3},
-                          exchange="replay", symbol="UNITTEST/BTC", timeframe="1m", sessions=["s-1"], version=1,
-                          updated_at=T0)
+SESSION = SessionState.loads(
+    json.dumps(
+        {
+            "session_id": "s-1",
+            "status": "active",
+            "version": 3,
+            "created_at": "2017-11-05T00:00:00Z",
+            "updated_at": "2017-11-05T00:00:00Z",
+            "last_command_id": "c",
+            "started_at": "2017-11-05T00:00:00Z",
+            "spec": {
+                "strategy": "sma_cross",
+                "parameters": {"fast": 5, "slow": 20},
+                "exchange": "replay",
+                "symbol": "UNITTEST/BTC",
+                "timeframe": "1m",
+                "mode": "paper",
+                "refresh_seconds": 5,
+                "auto_stop": {"max_duration_seconds": 31_622_400, "loss_limit": "100"},
+            },
+        }
+    ).encode()
+)
+WORKLOAD = Workload(
+    exchange="replay", symbol="UNITTEST/BTC", timeframe="1m", holders={"st": ["s-1"]}, version=1, updated_at=T0
+)
+INSTANCE = ActiveStrategy(
+    strategy_id="st",
+    strategy="sma_cross",
+    parameters={"fast": 2, "slow": 3},
+    exchange="replay",
+    symbol="UNITTEST/BTC",
+    timeframe="1m",
+    sessions=["s-1"],
+    version=1,
+    updated_at=T0,
+)
 
 
 def _command_steps(command: SessionCommand) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 import pytest
@@ -19,16 +19,17 @@ import talib
 
 from r3edge_streams.strategies.indicators import bollinger, ema, macd, rsi, sma
 
-RAW = json.loads((Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json").read_text(),
-                 parse_float=Decimal)
+RAW = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json").read_text(), parse_float=Decimal
+)
 CLOSES: list[Decimal] = [row[4] for row in RAW]
 ARRAY = np.array([float(c) for c in CLOSES])
 PRICE_SCALE = float(max(CLOSES))
 
 
-def agree(mine: Sequence[Optional[Decimal]], reference: np.ndarray, abs_scale: float = 0.0) -> None:
+def agree(mine: Sequence[Decimal | None], reference: np.ndarray, abs_scale: float = 0.0) -> None:
     assert len(mine) == len(reference)
-    for i, (ours, theirs) in enumerate(zip(mine, reference)):
+    for i, (ours, theirs) in enumerate(zip(mine, reference, strict=True)):
         if math.isnan(theirs):
             assert ours is None, f"index {i}: TA-Lib is still warming up, we gave {ours}"
             continue

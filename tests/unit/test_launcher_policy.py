@@ -52,10 +52,17 @@ def test_delays_never_overflow_however_many_restarts() -> None:
     assert delays(policy, [45.0] * 5000)[-1] == 30
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"initial": 0}, {"initial": 60, "maximum": 30}, {"factor": 0.5}, {"give_up_after": 0},
-    {"quick_exit": 120, "stable_after": 60}, {"quick_exit": -1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": 0},
+        {"initial": 60, "maximum": 30},
+        {"factor": 0.5},
+        {"give_up_after": 0},
+        {"quick_exit": 120, "stable_after": 60},
+        {"quick_exit": -1},
+    ],
+)
 def test_inconsistent_limits_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RestartPolicy(**kwargs)  # type: ignore[arg-type]

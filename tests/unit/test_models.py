@@ -40,40 +40,120 @@ from r3edge_streams.models import (
 from r3edge_streams.models.base import Record
 
 T0 = datetime(2017, 11, 4, 23, 2, tzinfo=timezone.utc)
-CANDLE = Candle(exchange="binance", symbol="UNITTEST/BTC", timeframe="1m", open_time=T0,
-                open=Decimal("0.00162008"), high=Decimal("0.00162008"), low=Decimal("0.00161"),
-                close=Decimal("0.00161"), volume=Decimal("108.14853839"))
-SPEC = SessionSpec(strategy="sma_cross", parameters={"fast": 5, "slow": 20}, exchange="binance",
-                   symbol="BTC/USDT", timeframe="1m", mode=SessionMode.PAPER, refresh_seconds=5)
-SIGNAL = Signal(signal_id="sig-1", strategy_id="st-1", strategy="sma_cross", exchange="binance",
-                symbol="BTC/USDT", timeframe="1m", candle_time=T0, direction=Direction.LONG,
-                confidence=Decimal("0.75"), price=Decimal("43000.10"))
+CANDLE = Candle(
+    exchange="binance",
+    symbol="UNITTEST/BTC",
+    timeframe="1m",
+    open_time=T0,
+    open=Decimal("0.00162008"),
+    high=Decimal("0.00162008"),
+    low=Decimal("0.00161"),
+    close=Decimal("0.00161"),
+    volume=Decimal("108.14853839"),
+)
+SPEC = SessionSpec(
+    strategy="sma_cross",
+    parameters={"fast": 5, "slow": 20},
+    exchange="binance",
+    symbol="BTC/USDT",
+    timeframe="1m",
+    mode=SessionMode.PAPER,
+    refresh_seconds=5,
+)
+SIGNAL = Signal(
+    signal_id="sig-1",
+    strategy_id="st-1",
+    strategy="sma_cross",
+    exchange="binance",
+    symbol="BTC/USDT",
+    timeframe="1m",
+    candle_time=T0,
+    direction=Direction.LONG,
+    confidence=Decimal("0.75"),
+    price=Decimal("43000.10"),
+)
 
 EXAMPLES: list[Record] = [
     CANDLE,
     StrategyCandle(strategy_id="st-1", candle=CANDLE),
     SIGNAL,
     SessionCommand(command_id="c-1", session_id="s-1", kind=CommandKind.CREATE, issued_at=T0, spec=SPEC),
-    SessionState(session_id="s-1", spec=SPEC, status=SessionStatus.ACTIVE, version=3, created_at=T0,
-                 updated_at=T0 + timedelta(minutes=1), last_command_id="c-1"),
+    SessionState(
+        session_id="s-1",
+        spec=SPEC,
+        status=SessionStatus.ACTIVE,
+        version=3,
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=1),
+        last_command_id="c-1",
+    ),
     SessionRequest(request_id="r-1", session_id="s-1", kind=RequestKind.SIGNAL, at=T0, signal=SIGNAL),
     SessionRequest(request_id="r-2", session_id="s-1", kind=RequestKind.PRICE, at=T0, price=Decimal("0.00161")),
-    RawOrder(order_id="o-1", session_id="s-1", exchange="binance", symbol="BTC/USDT", side=OrderSide.BUY,
-             order_type=OrderType.LIMIT, mode=SessionMode.PAPER, created_at=T0, reason="LONG signal",
-             limit_price=Decimal("43000.5")),
-    Order(order_id="o-1", session_id="s-1", exchange="binance", symbol="BTC/USDT", side=OrderSide.SELL,
-          order_type=OrderType.MARKET, mode=SessionMode.LIVE, quantity=Decimal("0.00012345"), created_at=T0,
-          client_order_id="r3-o-1", reduce_only=True),
-    ExecutionReport(execution_id="e-1", order_id="o-1", session_id="s-1", status=OrderStatus.PARTIALLY_FILLED,
-                    filled_quantity=Decimal("0.0001"), at=T0, average_price=Decimal("42999.99"),
-                    fee=Decimal("0.0000001"), fee_currency="BTC"),
-    Position(session_id="s-1", exchange="binance", symbol="BTC/USDT", quantity=Decimal("-0.5"),
-             average_entry_price=Decimal("43000"), realized_pnl=Decimal("-12.3456789"), updated_at=T0,
-             stop_loss=Decimal("44000")),
-    Notification(notification_id="n-1", severity=Severity.CRITICAL, category="session.auto_stop",
-                 title="stopped", body="loss limit reached", at=T0, session_id="s-1"),
-    DeadLetter(source_topic="sessioncommands", partition=3, offset=42, reason="bad", at=T0, key='"k"',
-               value="{", value_encoding="utf-8"),
+    RawOrder(
+        order_id="o-1",
+        session_id="s-1",
+        exchange="binance",
+        symbol="BTC/USDT",
+        side=OrderSide.BUY,
+        order_type=OrderType.LIMIT,
+        mode=SessionMode.PAPER,
+        created_at=T0,
+        reason="LONG signal",
+        limit_price=Decimal("43000.5"),
+    ),
+    Order(
+        order_id="o-1",
+        session_id="s-1",
+        exchange="binance",
+        symbol="BTC/USDT",
+        side=OrderSide.SELL,
+        order_type=OrderType.MARKET,
+        mode=SessionMode.LIVE,
+        quantity=Decimal("0.00012345"),
+        created_at=T0,
+        client_order_id="r3-o-1",
+        reduce_only=True,
+    ),
+    ExecutionReport(
+        execution_id="e-1",
+        order_id="o-1",
+        session_id="s-1",
+        status=OrderStatus.PARTIALLY_FILLED,
+        filled_quantity=Decimal("0.0001"),
+        at=T0,
+        average_price=Decimal("42999.99"),
+        fee=Decimal("0.0000001"),
+        fee_currency="BTC",
+    ),
+    Position(
+        session_id="s-1",
+        exchange="binance",
+        symbol="BTC/USDT",
+        quantity=Decimal("-0.5"),
+        average_entry_price=Decimal("43000"),
+        realized_pnl=Decimal("-12.3456789"),
+        updated_at=T0,
+        stop_loss=Decimal("44000"),
+    ),
+    Notification(
+        notification_id="n-1",
+        severity=Severity.CRITICAL,
+        category="session.auto_stop",
+        title="stopped",
+        body="loss limit reached",
+        at=T0,
+        session_id="s-1",
+    ),
+    DeadLetter(
+        source_topic="sessioncommands",
+        partition=3,
+        offset=42,
+        reason="bad",
+        at=T0,
+        key='"k"',
+        value="{",
+        value_encoding="utf-8",
+    ),
 ]
 
 
@@ -95,9 +175,18 @@ def test_round_trip_through_faust_loads_restores_enums(record: Record) -> None:
 def test_decimals_travel_as_strings_and_keep_every_digit() -> None:
     wire = json.loads(CANDLE.dumps())
     assert wire["volume"] == "108.14853839"
-    tiny = Order(order_id="o", session_id="s", exchange="x", symbol="A/B", side=OrderSide.BUY,
-                 order_type=OrderType.MARKET, mode=SessionMode.PAPER, quantity=Decimal("0.000000000000000001"),
-                 created_at=T0, client_order_id="c")
+    tiny = Order(
+        order_id="o",
+        session_id="s",
+        exchange="x",
+        symbol="A/B",
+        side=OrderSide.BUY,
+        order_type=OrderType.MARKET,
+        mode=SessionMode.PAPER,
+        quantity=Decimal("0.000000000000000001"),
+        created_at=T0,
+        client_order_id="c",
+    )
     assert parse_bytes(Order, tiny.dumps()).quantity == Decimal("1E-18")
 
 
@@ -188,8 +277,10 @@ def test_list_items_are_checked_strictly_too() -> None:
 def test_a_window_keeps_its_candles_exactly_and_compactly() -> None:
     from r3edge_streams.models import StrategyWindow
 
-    candles = [CANDLE.derive(open_time=CANDLE.open_time + timedelta(minutes=n), close=CANDLE.close + n,
-                             previous_open=None) for n in range(500)]
+    candles = [
+        CANDLE.derive(open_time=CANDLE.open_time + timedelta(minutes=n), close=CANDLE.close + n, previous_open=None)
+        for n in range(500)
+    ]
     window = StrategyWindow.of("st", candles, generation=2)
     assert window.candles() == candles and window.last_open == candles[-1].open_time
     assert len(window.dumps()) < len(b"".join(c.dumps() for c in candles)) / 3

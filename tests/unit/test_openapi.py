@@ -23,8 +23,12 @@ def served() -> dict[str, set[str]]:
     """Path -> methods, as registered with the web server."""
     found: dict[str, set[str]] = {}
     for path, view in app.web.views.items():
-        methods = {m for m in METHODS for cls in type(view).__mro__ if m in cls.__dict__ and cls.__module__
-                   .startswith("r3edge_streams")}
+        methods = {
+            m
+            for m in METHODS
+            for cls in type(view).__mro__
+            if m in cls.__dict__ and cls.__module__.startswith("r3edge_streams")
+        }
         found[path] = methods
     return found
 
@@ -41,7 +45,8 @@ def test_the_document_is_valid_openapi_for_schemathesis() -> None:
     schema = schemathesis.openapi.from_dict(document())
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.lower(), op.path) for op in operations} == {
-        (m, p) for p, methods in served().items() for m in methods}
+        (m, p) for p, methods in served().items() for m in methods
+    }
 
 
 def test_bodies_follow_the_records() -> None:
@@ -57,8 +62,15 @@ def test_bodies_follow_the_records() -> None:
 
 def test_faust_pages_that_would_bypass_the_tokens_are_off() -> None:
     conf = app.conf
-    assert not any([conf.web_router_enabled, conf.web_tables_enabled, conf.web_graph_enabled,
-                    conf.web_stats_enabled, conf.web_metrics_enabled])
+    assert not any(
+        [
+            conf.web_router_enabled,
+            conf.web_tables_enabled,
+            conf.web_graph_enabled,
+            conf.web_stats_enabled,
+            conf.web_metrics_enabled,
+        ]
+    )
 
 
 def test_every_operation_describes_the_gate_answers() -> None:

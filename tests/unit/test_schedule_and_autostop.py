@@ -21,14 +21,30 @@ from r3edge_streams.models import (
 )
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
-SPEC = SessionSpec(strategy="sma_cross", parameters={}, exchange="binance", symbol="BTC/USDT", timeframe="1m",
-                   mode=SessionMode.PAPER, refresh_seconds=5)
+SPEC = SessionSpec(
+    strategy="sma_cross",
+    parameters={},
+    exchange="binance",
+    symbol="BTC/USDT",
+    timeframe="1m",
+    mode=SessionMode.PAPER,
+    refresh_seconds=5,
+)
 
 
-def session(session_id: str = "s1", status: SessionStatus = SessionStatus.ACTIVE, refresh: int = 5,
-            **auto: Any) -> SessionState:
-    return SessionState(session_id=session_id, spec=SPEC.derive(refresh_seconds=refresh, auto_stop=AutoStop(**auto)),
-                        status=status, version=2, created_at=T0, updated_at=T0, last_command_id="c", started_at=T0)
+def session(
+    session_id: str = "s1", status: SessionStatus = SessionStatus.ACTIVE, refresh: int = 5, **auto: Any
+) -> SessionState:
+    return SessionState(
+        session_id=session_id,
+        spec=SPEC.derive(refresh_seconds=refresh, auto_stop=AutoStop(**auto)),
+        status=status,
+        version=2,
+        created_at=T0,
+        updated_at=T0,
+        last_command_id="c",
+        started_at=T0,
+    )
 
 
 def test_slots_are_multiples_of_the_refresh_rate() -> None:
@@ -37,8 +53,14 @@ def test_slots_are_multiples_of_the_refresh_rate() -> None:
 
 
 def test_each_active_session_is_ticked_once_per_slot_and_others_never() -> None:
-    states = [session("a"), session("b", refresh=60), session("c", SessionStatus.SUSPENDED),
-              session("d", SessionStatus.STOPPED), session("e", SessionStatus.CREATED), session("f", SessionStatus.FAILED)]
+    states = [
+        session("a"),
+        session("b", refresh=60),
+        session("c", SessionStatus.SUSPENDED),
+        session("d", SessionStatus.STOPPED),
+        session("e", SessionStatus.CREATED),
+        session("f", SessionStatus.FAILED),
+    ]
     first = due_ticks(states, {}, T0 + timedelta(seconds=1))
     assert [(t.session_id, t.at, t.kind) for t in first] == [("a", T0, RequestKind.TICK), ("b", T0, RequestKind.TICK)]
     ticked = {t.session_id: t.at for t in first}
@@ -49,20 +71,29 @@ def test_each_active_session_is_ticked_once_per_slot_and_others_never() -> None:
 
 def test_after_a_gap_only_the_current_slot_is_ticked_with_a_stable_id() -> None:
     gap = due_ticks([session("a")], {"a": T0}, T0 + timedelta(seconds=63))
-    assert [(t.at, t.request_id) for t in gap] == [(T0 + timedelta(seconds=60),
-                                                    f"tick:a:{(T0 + timedelta(seconds=60)).isoformat()}")]
+    assert [(t.at, t.request_id) for t in gap] == [
+        (T0 + timedelta(seconds=60), f"tick:a:{(T0 + timedelta(seconds=60)).isoformat()}")
+    ]
     again = due_ticks([session("a")], {}, T0 + timedelta(seconds=64))  # a new owner, same slot
     assert [t.request_id for t in again] == [t.request_id for t in gap]
 
 
 def position(realized: str, quantity: str = "0", entry: str = "100") -> Position:
-    return Position(session_id="s1", exchange="binance", symbol="BTC/USDT", quantity=Decimal(quantity),
-                    average_entry_price=Decimal(entry), realized_pnl=Decimal(realized), updated_at=T0)
+    return Position(
+        session_id="s1",
+        exchange="binance",
+        symbol="BTC/USDT",
+        quantity=Decimal(quantity),
+        average_entry_price=Decimal(entry),
+        realized_pnl=Decimal(realized),
+        updated_at=T0,
+    )
 
 
 def feed(price: str | None) -> SessionFeed:
-    return SessionFeed(session_id="s1", signals=0, prices=1, ticks=0, updated_at=T0,
-                       last_price=Decimal(price) if price else None)
+    return SessionFeed(
+        session_id="s1", signals=0, prices=1, ticks=0, updated_at=T0, last_price=Decimal(price) if price else None
+    )
 
 
 def test_pnl_is_realised_plus_the_open_quantity_at_the_latest_price() -> None:
@@ -91,7 +122,10 @@ def test_loss_limit_and_gain_target() -> None:
 
 def test_only_running_sessions_are_auto_stopped_and_the_stop_is_one_command_per_version() -> None:
     for status in (SessionStatus.CREATED, SessionStatus.STOPPED, SessionStatus.FAILED):
-        assert auto_stop_reason(session(status=status, max_duration_seconds=1), None, None, T0 + timedelta(hours=1)) is None
+        assert (
+            auto_stop_reason(session(status=status, max_duration_seconds=1), None, None, T0 + timedelta(hours=1))
+            is None
+        )
     suspended = session(status=SessionStatus.SUSPENDED, max_duration_seconds=1)
     assert auto_stop_reason(suspended, None, None, T0 + timedelta(hours=1)) is not None
     first = auto_stop_command(suspended, "why", T0)

@@ -14,21 +14,41 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def signal_at(minute: int) -> SessionRequest:
-    signal = Signal(signal_id=f"st:{minute}", strategy_id="st", strategy="sma_cross", exchange="replay",
-                    symbol="A/B", timeframe="1m", candle_time=T0 + timedelta(minutes=minute),
-                    direction=Direction.LONG, confidence=Decimal("1"), price=Decimal("10.5"))
-    return SessionRequest(request_id=f"signal:s:{minute}", session_id="s", kind=RequestKind.SIGNAL,
-                          at=T0 + timedelta(minutes=minute + 1), signal=signal)
+    signal = Signal(
+        signal_id=f"st:{minute}",
+        strategy_id="st",
+        strategy="sma_cross",
+        exchange="replay",
+        symbol="A/B",
+        timeframe="1m",
+        candle_time=T0 + timedelta(minutes=minute),
+        direction=Direction.LONG,
+        confidence=Decimal("1"),
+        price=Decimal("10.5"),
+    )
+    return SessionRequest(
+        request_id=f"signal:s:{minute}",
+        session_id="s",
+        kind=RequestKind.SIGNAL,
+        at=T0 + timedelta(minutes=minute + 1),
+        signal=signal,
+    )
 
 
 def price_at(minute: int, price: str) -> SessionRequest:
-    return SessionRequest(request_id=f"price:s:{minute}", session_id="s", kind=RequestKind.PRICE,
-                          at=T0 + timedelta(minutes=minute), price=Decimal(price))
+    return SessionRequest(
+        request_id=f"price:s:{minute}",
+        session_id="s",
+        kind=RequestKind.PRICE,
+        at=T0 + timedelta(minutes=minute),
+        price=Decimal(price),
+    )
 
 
 def tick_at(second: int) -> SessionRequest:
-    return SessionRequest(request_id=f"tick:s:{second}", session_id="s", kind=RequestKind.TICK,
-                          at=T0 + timedelta(seconds=second))
+    return SessionRequest(
+        request_id=f"tick:s:{second}", session_id="s", kind=RequestKind.TICK, at=T0 + timedelta(seconds=second)
+    )
 
 
 def run(*requests: SessionRequest) -> tuple[SessionFeed | None, int]:
@@ -43,8 +63,18 @@ def run(*requests: SessionRequest) -> tuple[SessionFeed | None, int]:
 
 
 def test_each_request_counts_once_and_repeats_are_dropped() -> None:
-    feed, dropped = run(signal_at(1), price_at(2, "1.5"), signal_at(1), signal_at(3), price_at(2, "9"),
-                        price_at(3, "2.25"), tick_at(10), tick_at(10), tick_at(5), signal_at(2))
+    feed, dropped = run(
+        signal_at(1),
+        price_at(2, "1.5"),
+        signal_at(1),
+        signal_at(3),
+        price_at(2, "9"),
+        price_at(3, "2.25"),
+        tick_at(10),
+        tick_at(10),
+        tick_at(5),
+        signal_at(2),
+    )
     assert feed is not None and dropped == 5
     assert (feed.signals, feed.prices, feed.ticks) == (2, 2, 1)
     assert feed.last_signal is not None and feed.last_signal.signal_id == "st:3"

@@ -15,8 +15,8 @@ from r3edge_streams.domain.sessions import (
     create_command_id,
     session_id_error,
     spec_errors,
-    strategy_instance_id,
     strategy_changes,
+    strategy_instance_id,
 )
 from r3edge_streams.models import (
     CommandKind,
@@ -30,13 +30,25 @@ from r3edge_streams.models import (
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
 PAPER_ONLY = allowed_modes(live_enabled=False)
-SPEC = SessionSpec(strategy="sma_cross", parameters={"fast": 5}, exchange="kucoin", symbol="ETH/BTC",
-                   timeframe="15m", mode=SessionMode.PAPER, refresh_seconds=30)
+SPEC = SessionSpec(
+    strategy="sma_cross",
+    parameters={"fast": 5},
+    exchange="kucoin",
+    symbol="ETH/BTC",
+    timeframe="15m",
+    mode=SessionMode.PAPER,
+    refresh_seconds=30,
+)
 
 
 def create(session_id: str = "s1", spec: SessionSpec | None = SPEC, command_id: str | None = None) -> SessionCommand:
-    return SessionCommand(command_id=command_id or create_command_id(session_id), session_id=session_id,
-                          kind=CommandKind.CREATE, issued_at=T0, spec=spec)
+    return SessionCommand(
+        command_id=command_id or create_command_id(session_id),
+        session_id=session_id,
+        kind=CommandKind.CREATE,
+        issued_at=T0,
+        spec=spec,
+    )
 
 
 def spec_with(**changes: object) -> SessionSpec:
@@ -115,8 +127,9 @@ def test_valid_session_ids() -> None:
 
 
 def command_of(kind: CommandKind, session_id: str = "s1", n: int = 1) -> SessionCommand:
-    return SessionCommand(command_id=f"{kind.value}:{session_id}:{n}", session_id=session_id, kind=kind,
-                          issued_at=T0.replace(minute=n))
+    return SessionCommand(
+        command_id=f"{kind.value}:{session_id}:{n}", session_id=session_id, kind=kind, issued_at=T0.replace(minute=n)
+    )
 
 
 def created() -> SessionState:
@@ -131,12 +144,24 @@ def test_start_makes_a_created_session_active_and_follows_its_strategy_instance(
     assert isinstance(decision, Applied)
     after = decision.state
     assert (after.status, after.version, after.updated_at, after.created_at) == (
-        SessionStatus.ACTIVE, 2, T0.replace(minute=1), before.created_at)
+        SessionStatus.ACTIVE,
+        2,
+        T0.replace(minute=1),
+        before.created_at,
+    )
     [change] = strategy_changes(before, after)
     assert (change.action, change.session_id, change.strategy_id) == (
-        StrategyAction.FOLLOW, "s1", strategy_instance_id(SPEC))
+        StrategyAction.FOLLOW,
+        "s1",
+        strategy_instance_id(SPEC),
+    )
     assert (change.strategy, change.parameters, change.exchange, change.symbol, change.timeframe) == (
-        "sma_cross", {"fast": 5}, "kucoin", "ETH/BTC", "15m")
+        "sma_cross",
+        {"fast": 5},
+        "kucoin",
+        "ETH/BTC",
+        "15m",
+    )
 
 
 def test_stop_unfollows_and_repeats_change_nothing() -> None:
@@ -154,13 +179,15 @@ def test_refused_transitions_say_why() -> None:
     assert isinstance(stopped, Applied)
     assert strategy_changes(created(), stopped.state) == []  # never active: nothing to unfollow
     assert apply_command(stopped.state, command_of(CommandKind.START, n=2), PAPER_ONLY) == Rejected(
-        "cannot start a session that is stopped: a stopped session is final; create a new one")
+        "cannot start a session that is stopped: a stopped session is final; create a new one"
+    )
     assert apply_command(None, command_of(CommandKind.START), PAPER_ONLY) == Rejected("no session s1", "session_id")
 
 
 def test_equal_specs_share_one_strategy_instance() -> None:
-    same = SessionSpec(**{**SPEC.asdict(), "parameters": {"fast": 5}, "refresh_seconds": 99,
-                          "mode": SessionMode.BACKTEST})
+    same = SessionSpec(
+        **{**SPEC.asdict(), "parameters": {"fast": 5}, "refresh_seconds": 99, "mode": SessionMode.BACKTEST}
+    )
     assert strategy_instance_id(same) == strategy_instance_id(SPEC)
     assert strategy_instance_id(spec_with(parameters={"fast": 6})) != strategy_instance_id(SPEC)
     assert strategy_instance_id(spec_with(timeframe="1h")) != strategy_instance_id(SPEC)

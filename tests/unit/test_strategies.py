@@ -15,8 +15,9 @@ from r3edge_streams.models import Direction
 from r3edge_streams.strategies.base import Decision, Strategy, StrategyError
 from r3edge_streams.strategies.registry import available, create
 
-CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
-                     "binance", "UNITTEST/BTC", "1m")
+CANDLES = load_ohlcv(
+    Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json", "binance", "UNITTEST/BTC", "1m"
+)
 LONG, SHORT, FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
 
@@ -24,7 +25,7 @@ def run(strategy: Strategy, count: int) -> dict[int, Direction]:
     """Feed the strategy as the engine will: a window of the newest ``warmup`` closed candles."""
     out: dict[int, Direction] = {}
     for i in range(count):
-        decision = strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1):i + 1])
+        decision = strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1) : i + 1])
         if decision is not None:
             out[i] = decision.direction
     return out

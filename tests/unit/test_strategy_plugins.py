@@ -5,8 +5,8 @@ folder with its entry points, on the import path."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -16,8 +16,9 @@ from r3edge_streams.strategies.base import StrategyError
 from r3edge_streams.strategies.registry import available, create
 from tests.kit.plugins import install_demo_plugin
 
-CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
-                     "binance", "UNITTEST/BTC", "1m")
+CANDLES = load_ohlcv(
+    Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json", "binance", "UNITTEST/BTC", "1m"
+)
 
 
 @pytest.fixture
@@ -32,11 +33,11 @@ def installed(tmp_path: Path) -> Iterator[Path]:
 def test_a_plugin_strategy_is_found_and_runs(installed: Path) -> None:
     assert "streak" in available()
     strategy = create("streak", {"n": 3})
-    decisions = [strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1):i + 1]) for i in range(2000)]
+    decisions = [strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1) : i + 1]) for i in range(2000)]
     directions = {d.direction for d in decisions if d is not None}
     assert directions == {Direction.LONG, Direction.SHORT}
     i = next(i for i, d in enumerate(decisions) if d is not None and d.direction is Direction.LONG)
-    closes = [c.close for c in CANDLES[i - 3:i + 1]]
+    closes = [c.close for c in CANDLES[i - 3 : i + 1]]
     assert closes == sorted(closes) and len(set(closes)) == 4  # three rises in a row, computed here
 
 

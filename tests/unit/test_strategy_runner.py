@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
 from r3edge_streams.models import ActiveStrategy, Candle, Direction, RequestKind, StrategyWindow
@@ -12,14 +13,24 @@ from r3edge_streams.strategies.base import Decision
 from r3edge_streams.strategies.registry import create
 from r3edge_streams.strategies.runner import catch_up, fresh, halted, missed, step
 
-CANDLES = load_ohlcv(Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json",
-                     "replay", "UNITTEST/BTC", "1m")
+CANDLES = load_ohlcv(
+    Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json", "replay", "UNITTEST/BTC", "1m"
+)
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def instance(sessions: list[str], name: str = "sma_cross") -> ActiveStrategy:
-    return ActiveStrategy(strategy_id="st-1", strategy=name, parameters={"fast": 5, "slow": 20}, exchange="replay",
-                          symbol="UNITTEST/BTC", timeframe="1m", sessions=sessions, version=1, updated_at=T0)
+    return ActiveStrategy(
+        strategy_id="st-1",
+        strategy=name,
+        parameters={"fast": 5, "slow": 20},
+        exchange="replay",
+        symbol="UNITTEST/BTC",
+        timeframe="1m",
+        sessions=sessions,
+        version=1,
+        updated_at=T0,
+    )
 
 
 def feed(strategy: Any, count: int, sessions: list[str]) -> tuple[StrategyWindow | None, list[Any], list[Any]]:
@@ -37,8 +48,11 @@ def feed(strategy: Any, count: int, sessions: list[str]) -> tuple[StrategyWindow
 def test_signals_equal_the_strategy_run_on_windows_and_reach_every_session() -> None:
     strategy = create("sma_cross", {"fast": 5, "slow": 20})
     window, signals, requests = feed(strategy, 600, ["a", "b"])
-    expected = {i: d.direction for i in range(600)
-                if (d := strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1):i + 1])) is not None}
+    expected = {
+        i: d.direction
+        for i in range(600)
+        if (d := strategy.evaluate(CANDLES[max(0, i - strategy.warmup + 1) : i + 1])) is not None
+    }
     assert [(s.candle_time, s.direction) for s in signals] == [(CANDLES[i].open_time, d) for i, d in expected.items()]
     assert window is not None and len(window.candles()) == strategy.warmup and window.candles()[-1] == CANDLES[599]
     assert len(requests) == 2 * len(signals) and {r.kind for r in requests} == {RequestKind.SIGNAL}
@@ -78,7 +92,10 @@ class Garbage:
 
 
 def test_a_failing_or_lying_strategy_is_marked_failed_with_its_error() -> None:
-    for strategy, error in ((Exploding(), "ZeroDivisionError: boom"), (Garbage(), "TypeError: evaluate returned 'LONG'")):
+    for strategy, error in (
+        (Exploding(), "ZeroDivisionError: boom"),
+        (Garbage(), "TypeError: evaluate returned 'LONG'"),
+    ):
         result = step(instance(["a"]), None, CANDLES[0], strategy)
         assert result.signal is None and result.window is not None
         assert result.window.failed is not None and result.window.failed.startswith(error)

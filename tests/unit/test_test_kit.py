@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.error
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
@@ -20,7 +21,8 @@ from tests.kit import workers as workers_module
 from tests.kit.http import Pending, RequestTimedOut, TimedOut, request, wait_for, wait_for_async
 from tests.kit.kafka import _read_to
 from tests.kit.patience import ENV_VAR, TIMED_OUT, ReadTimedOut, Watch, patience, patient, scaled_timeout_marker
-from tests.kit.verdicts import ERROR, TIMED_OUT as KIND_TIMED_OUT, WRONG, Failure, failure_kind, summary_lines
+from tests.kit.verdicts import ERROR, WRONG, Failure, failure_kind, summary_lines
+from tests.kit.verdicts import TIMED_OUT as KIND_TIMED_OUT
 from tests.kit.workers import Worker, settle, settle_async
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -156,8 +158,12 @@ def test_workers_wait_for_the_agent_with_the_same_patience(factor: Callable[[str
     assert worker.env()["R3EDGE_COMMAND_WAIT"] == "10.0"
     factor("3")
     assert worker.env()["R3EDGE_COMMAND_WAIT"] == "30.0"
-    assert Worker("kafka://127.0.0.1:1", tmp_path, "p", extra_env={"R3EDGE_COMMAND_WAIT": "1"}).env()[
-        "R3EDGE_COMMAND_WAIT"] == "1"  # a test's own setting wins
+    assert (
+        Worker("kafka://127.0.0.1:1", tmp_path, "p", extra_env={"R3EDGE_COMMAND_WAIT": "1"}).env()[
+            "R3EDGE_COMMAND_WAIT"
+        ]
+        == "1"
+    )  # a test's own setting wins
 
 
 def test_settle_is_scaled(factor: Callable[[str], None], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,8 +204,11 @@ def test_failures_are_sorted_into_kinds() -> None:
 
 
 def test_the_summary_separates_wrong_results_from_time_outs() -> None:
-    failures = [Failure("t.py::b", "call", KIND_TIMED_OUT, "TIMED OUT (not a wrong result): ..."),
-                Failure("t.py::a", "call", WRONG, "assert 7 == 8"), Failure("t.py::c", "setup", ERROR, "KeyError")]
+    failures = [
+        Failure("t.py::b", "call", KIND_TIMED_OUT, "TIMED OUT (not a wrong result): ..."),
+        Failure("t.py::a", "call", WRONG, "assert 7 == 8"),
+        Failure("t.py::c", "setup", ERROR, "KeyError"),
+    ]
     head, *lines = summary_lines(failures)
     assert head.startswith("failures by kind: 1 wrong result, 1 timed out (not a wrong result), 1 other error")
     assert [line.split()[0] for line in lines] == ["WRONG", "TIMED", "ERROR"]
@@ -209,13 +218,15 @@ def test_the_summary_separates_wrong_results_from_time_outs() -> None:
 def test_the_per_test_limit_is_scaled_from_a_marker_or_the_default() -> None:
     assert scaled_timeout_marker((), {}, 600.0, 2) == ((), {"timeout": 1200.0})
     assert scaled_timeout_marker((30, "thread"), {}, 600.0, 2) == ((60.0, "thread"), {})
-    assert scaled_timeout_marker((), {"timeout": 5, "method": "signal"}, 600.0, 3) == ((), {"timeout": 15.0,
-                                                                                           "method": "signal"})
+    assert scaled_timeout_marker((), {"timeout": 5, "method": "signal"}, 600.0, 3) == (
+        (),
+        {"timeout": 15.0, "method": "signal"},
+    )
     assert scaled_timeout_marker((), {"method": "thread"}, 10.0, 2) == ((), {"method": "thread", "timeout": 20.0})
     assert scaled_timeout_marker((), {}, None, 2) is None and scaled_timeout_marker((0,), {}, 600.0, 2) is None
 
 
-SAMPLE = '''
+SAMPLE = """
 import time
 from tests.kit.http import wait_for
 
@@ -230,16 +241,32 @@ def test_waits():
 
 def test_fine():
     pass
-'''
+"""
 
 
 def test_the_session_ends_with_failures_by_kind_and_the_limit_scaled(tmp_path: Path) -> None:
     """The hooks of tests/conftest.py in a pytest of their own: limit 0.5 s x patience 2."""
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     env = {"PYTHONPATH": str(PROJECT), ENV_VAR: "2", "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conftest",
-                          "-o", "timeout=0.5", "test_sample.py"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.conftest",
+            "-o",
+            "timeout=0.5",
+            "test_sample.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = run.stdout
     assert run.returncode == 1, out + run.stderr
     assert f"patience: {ENV_VAR}=2" in out and "Timeout (>1.0s) from pytest-timeout." in out

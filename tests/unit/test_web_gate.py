@@ -4,7 +4,8 @@ on every non-public path, JSON for aiohttp's errors with their status and header
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, cast
+from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
@@ -51,8 +52,9 @@ async def answer(response: Any) -> tuple[int, dict[str, Any]]:
     return response.status, body
 
 
-async def test_an_unexpected_failure_is_a_logged_json_500(client: TestClient[Any, Any],
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_an_unexpected_failure_is_a_logged_json_500(
+    client: TestClient[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     status, body = await answer(await client.get("/health"))
     assert (status, body) == (500, {"error": "internal error"})
     assert any("GET /health failed" in record.message and record.exc_info for record in caplog.records)

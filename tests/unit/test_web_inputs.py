@@ -3,7 +3,8 @@ only valid percent-encoded UTF-8, only ASCII digits, each error naming its param
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from multidict import MultiDict
@@ -28,11 +29,23 @@ def refusal(call: Callable[[], Any]) -> dict[str, Any]:
     return caught.value.body
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("plain", "plain"), ("a%20b+c", "a b c"), ("%C3%A9t%C3%A9", "été"), ("été", "été"), ("", ""),
-    ("%FF", None), ("%C3", None), ("%ZZ", None), ("100%", None), ("%4", None), ("\udcff", None),
-    ("%ED%A0%80", None),  # an encoded surrogate is not UTF-8
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("plain", "plain"),
+        ("a%20b+c", "a b c"),
+        ("%C3%A9t%C3%A9", "été"),
+        ("été", "été"),
+        ("", ""),
+        ("%FF", None),
+        ("%C3", None),
+        ("%ZZ", None),
+        ("100%", None),
+        ("%4", None),
+        ("\udcff", None),
+        ("%ED%A0%80", None),  # an encoded surrogate is not UTF-8
+    ],
+)
 def test_only_valid_percent_encoded_utf8_decodes(raw: str, expected: str | None) -> None:
     assert decoded(raw) == expected
 
@@ -50,13 +63,25 @@ def test_a_header_that_is_not_utf8_is_named() -> None:
     assert refusal(lambda: check_headers([("Accept", "*/*"), ("X-Bad", "a\udcffb")]))["field"] == "X-Bad"
 
 
-@pytest.mark.parametrize("raw", [
-    "١٢",  # Arabic-Indic digits: int() takes them
-    "１２",  # full-width digits
-    "²", "12³",  # superscripts: isdigit() is true, int() refuses
-    "1" * 5000,  # longer than int() converts
-    "-1", "+5", " 5", "5 ", "0x10", "1e3", "1_000", "", "0",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "١٢",  # Arabic-Indic digits: int() takes them
+        "１２",  # full-width digits
+        "²",
+        "12³",  # superscripts: isdigit() is true, int() refuses
+        "1" * 5000,  # longer than int() converts
+        "-1",
+        "+5",
+        " 5",
+        "5 ",
+        "0x10",
+        "1e3",
+        "1_000",
+        "",
+        "0",
+    ],
+)
 def test_integers_are_ascii_digits_in_range(raw: str) -> None:
     body = refusal(lambda: integer(MultiDict([("limit", raw)]), "limit", 100, 1, 1000))
     assert body["field"] == "limit" and "ASCII digits" in body["error"]

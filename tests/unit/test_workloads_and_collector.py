@@ -16,8 +16,16 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def command(action: WorkloadAction, strategy: str, session: str) -> WorkloadCommand:
-    return WorkloadCommand(command_id=f"{action}:{strategy}:{session}", action=action, exchange="replay",
-                           symbol="UNITTEST/BTC", timeframe="1m", strategy_id=strategy, session_id=session, at=T0)
+    return WorkloadCommand(
+        command_id=f"{action}:{strategy}:{session}",
+        action=action,
+        exchange="replay",
+        symbol="UNITTEST/BTC",
+        timeframe="1m",
+        strategy_id=strategy,
+        session_id=session,
+        at=T0,
+    )
 
 
 def run(*commands: WorkloadCommand) -> Workload | None:
@@ -52,8 +60,10 @@ def test_fan_out_gives_each_strategy_the_candle_and_each_session_one_price() -> 
     candle = replay_candles()[0]
     assert [s.strategy_id for s in strategy_candles(candle, workload)] == ["st1", "st2"]
     updates = price_updates(candle, workload)
-    assert [(u.session_id, u.kind, u.price) for u in updates] == [("a", RequestKind.PRICE, candle.close),
-                                                                   ("b", RequestKind.PRICE, candle.close)]
+    assert [(u.session_id, u.kind, u.price) for u in updates] == [
+        ("a", RequestKind.PRICE, candle.close),
+        ("b", RequestKind.PRICE, candle.close),
+    ]
     assert updates[0].at == datetime(2017, 11, 4, 23, 3, tzinfo=timezone.utc)  # the candle's close
     assert price_updates(candle, workload) == updates  # same ids for a redelivered candle
 

@@ -6,8 +6,9 @@ It imports only the plug-in interface of r3edge_streams, as a third-party packag
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 from r3edge_streams.models import Candle, Direction
 from r3edge_streams.strategies.base import Decision, StrategyError, check_known, int_parameter
@@ -27,7 +28,7 @@ class Streak:
     def evaluate(self, candles: Sequence[Candle]) -> Decision | None:
         if len(candles) < self.n + 1:
             return None
-        steps = [b.close - a.close for a, b in zip(candles[-self.n - 1:], candles[-self.n:])]
+        steps = [b.close - a.close for a, b in zip(candles[-self.n - 1 : -1], candles[-self.n :], strict=True)]
         if all(step > 0 for step in steps):
             return Decision(Direction.LONG)
         if all(step < 0 for step in steps):

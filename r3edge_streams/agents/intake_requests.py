@@ -1,4 +1,5 @@
-"""The session tracker: each session's requests taken once, in order, and its auto-stop watched.
+"""The request intake (the PositionTracker's first stage): each session's requests taken once,
+in order, and its auto-stop watched.
 
 Consumes ``sessionsrequest`` (key sessionId): signals from the strategy agent, price updates
 from the fan-out agent, tracking ticks from the scheduler. Owns (sole writer) the
@@ -18,6 +19,7 @@ import logging
 from faust.types import StreamT
 
 from ..application import app
+from ..catalogue import SESSIONCOMMANDS, SESSIONSREQUEST
 from ..domain.autostop import auto_stop_command, auto_stop_reason, watched
 from ..domain.feeds import apply_request
 from ..domain.sessions import strategy_instance_id
@@ -26,16 +28,16 @@ from ..streams import consume
 from ..tables.session_feeds import session_feeds
 from ..tables.session_positions import session_positions
 from ..tables.sessions import sessions
-from ..topics import publish, sessionsrequest
+from ..topics import channel, publish
 
 log = logging.getLogger(__name__)
 _stopping: dict[str, int] = {}  # session -> version a stop was sent for (not to send it per request)
 
 
-@app.agent(sessionsrequest, name="tracker")
-async def tracker_agent(stream: StreamT[bytes]) -> None:
+@app.agent(channel(SESSIONSREQUEST), name="intake_requests")
+async def intake_requests_agent(stream: StreamT[bytes]) -> None:
     """Take each request once into the session's feed; stop the session when a condition is met."""
-    await consume(stream, "sessionsrequest", SessionRequest, take_request)
+    await consume(stream, SESSIONSREQUEST, take_request)
 
 
 async def take_request(request: SessionRequest) -> None:
@@ -54,5 +56,5 @@ async def _watch(state: SessionState | None, feed: SessionFeed | None, request: 
     reason = auto_stop_reason(state, feed, session_positions.get(state.session_id), request.at)
     if reason is not None:
         log.info("session %s: %s", state.session_id, reason)
-        await publish("sessioncommands", auto_stop_command(state, reason, max(request.at, state.updated_at)))
+        await publish(SESSIONCOMMANDS, auto_stop_command(state, reason, max(request.at, state.updated_at)))
         _stopping[state.session_id] = state.version
