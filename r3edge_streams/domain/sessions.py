@@ -29,6 +29,7 @@ from ..models import (
     SessionSpec,
     SessionState,
     SessionStatus,
+    SizingMethod,
     StrategyAction,
     StrategyCommand,
 )
@@ -144,7 +145,24 @@ def _risk_errors(spec: SessionSpec) -> list[tuple[str, str | None]]:
         ("risk.stop_loss_pct", _between(risk.stop_loss_pct, Decimal(0), Decimal(100))),
         ("risk.take_profit_pct", _between(risk.take_profit_pct, Decimal(0), Decimal(10_000))),
         ("risk.max_open_positions", None if 1 <= risk.max_open_positions <= 100 else "must be between 1 and 100"),
+        ("risk.position_fraction", _between(risk.position_fraction, Decimal(0), Decimal(1))),
+        ("risk.trailing_stop_pct", _between(risk.trailing_stop_pct, Decimal(0), Decimal(100))),
+        ("risk.stop_loss_pct", _stop_needed(spec)),
+        ("risk.allow_short", "the engine trades spot markets, which cannot be shorted" if risk.allow_short else None),
+        ("fills.fee_bps", _at_least_zero(spec.fills.fee_bps, Decimal(1000))),
+        ("fills.slippage_bps", _at_least_zero(spec.fills.slippage_bps, Decimal(1000))),
     ]
+
+
+def _stop_needed(spec: SessionSpec) -> str | None:
+    """Risk sizing divides by the stop distance: it needs one."""
+    if spec.risk.sizing is SizingMethod.RISK and spec.risk.stop_loss_pct is None:
+        return "sizing 'risk' sizes each entry over the stop distance: set stop_loss_pct"
+    return None
+
+
+def _at_least_zero(value: Decimal, high: Decimal) -> str | None:
+    return None if Decimal(0) <= value <= high else f"must be between 0 and {high}"
 
 
 def _auto_stop_errors(spec: SessionSpec) -> list[tuple[str, str | None]]:

@@ -7,6 +7,7 @@ from .codec import MalformedMessage, decode_key, encode_key, loads_json, parse_b
 from .enums import (
     CommandKind,
     Direction,
+    OrderPurpose,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -14,19 +15,36 @@ from .enums import (
     SessionMode,
     SessionStatus,
     Severity,
+    SizingMethod,
     StrategyAction,
     WorkloadAction,
 )
+from .exposure import AccountExposure, Reservation, Verdict
 from .market import Candle, StrategyCandle
 from .notifications import DeadLetter, Notification
 from .orders import ExecutionReport, Order, RawOrder
 from .positions import Position
-from .sessions import AutoStop, RiskParams, SessionCommand, SessionFeed, SessionRequest, SessionSpec, SessionState
+from .sessions import (
+    AutoStop,
+    FillModel,
+    RiskParams,
+    SessionCommand,
+    SessionFeed,
+    SessionRequest,
+    SessionSpec,
+    SessionState,
+)
 from .signals import Signal
 from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
+    "Verdict",
+    "SizingMethod",
+    "Reservation",
+    "OrderPurpose",
+    "FillModel",
+    "AccountExposure",
     "ActiveStrategy",
     "AutoStop",
     "Candle",

@@ -73,6 +73,38 @@ class OrderStatus(StrEnum):
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def final(self) -> bool:
+        """No report can follow one with this status."""
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+
+
+class OrderPurpose(StrEnum):
+    """Why a session's position tracker decided an order: what the order lineage shows a trader."""
+
+    ENTRY = "entry"
+    EXIT = "exit"  # the strategy's signal left the position
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    SESSION_STOP = "session_stop"  # the session stopped or failed without keep_positions
+
+    @property
+    def protective(self) -> bool:
+        """A level the position itself set (it fills at that level, not at the next open)."""
+        return self in (OrderPurpose.STOP_LOSS, OrderPurpose.TAKE_PROFIT, OrderPurpose.TRAILING_STOP)
+
+
+class SizingMethod(StrEnum):
+    """How an entry's quantity follows from the session's equity."""
+
+    FRACTION = "fraction"  # notional = equity x position_fraction
+    RISK = "risk"  # quantity = equity x risk_per_trade / stop distance
 
 
 class Severity(StrEnum):

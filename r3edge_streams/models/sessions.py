@@ -12,12 +12,20 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from .base import Record
-from .enums import CommandKind, RequestKind, SessionMode, SessionStatus
+from .enums import CommandKind, RequestKind, SessionMode, SessionStatus, SizingMethod
+from .market import Candle
 from .signals import Signal
 
 
 class RiskParams(Record):
-    """Money management limits of a session (fractions are of the session's equity)."""
+    """Money management limits of a session (fractions are of the session's equity).
+
+    ``sizing`` chooses the entry size: ``fraction`` buys ``position_fraction`` of equity,
+    ``risk`` loses ``risk_per_trade`` of equity if the stop-loss (``stop_loss_pct`` away, which it
+    requires) is hit; both are capped at ``max_position_fraction`` of equity and by the cash the
+    session has. ``trailing_stop_pct``: an exit that follows the best price since entry at this
+    distance. ``allow_short``: a SHORT signal may open a short (only where the market can short).
+    """
 
     capital: Decimal = Decimal("10000")  # starting equity in the quote currency (paper, backtest)
     risk_per_trade: Decimal = Decimal("0.01")  # equity lost if a stop-loss is hit
@@ -25,6 +33,17 @@ class RiskParams(Record):
     stop_loss_pct: Optional[Decimal] = None  # distance from entry, in percent
     take_profit_pct: Optional[Decimal] = None
     max_open_positions: int = 1
+    sizing: SizingMethod = SizingMethod.FRACTION
+    position_fraction: Decimal = Decimal("0.1")  # of equity per entry, with sizing=fraction
+    trailing_stop_pct: Optional[Decimal] = None  # distance from the best price since entry, in percent
+    allow_short: bool = False
+
+
+class FillModel(Record):
+    """How the paper venue fills a session's orders: fee on each fill's notional, slippage against it."""
+
+    fee_bps: Decimal = Decimal("10")  # 10 bps = 0.1 %, in the quote currency
+    slippage_bps: Decimal = Decimal("0")  # buys fill this much higher, sells this much lower
 
 
 class AutoStop(Record):
@@ -51,6 +70,7 @@ class SessionSpec(Record):
     account: Optional[str] = None
     risk: RiskParams = RiskParams()
     auto_stop: AutoStop = AutoStop()
+    fills: FillModel = FillModel()  # paper and backtest sessions
 
 
 class SessionCommand(Record):
@@ -88,7 +108,11 @@ class SessionState(Record):
 
 
 class SessionRequest(Record):
-    """Work for one session's position tracker: a signal, a tracking tick or a price update."""
+    """Work for one session's position tracker: a signal, a tracking tick or a price update.
+
+    A price update carries its whole closed ``candle`` (its ``previous_open`` links it to the
+    market's candle before, so a tracker sees a gap) and its close as ``price``.
+    """
 
     request_id: str
     session_id: str
@@ -96,6 +120,7 @@ class SessionRequest(Record):
     at: datetime
     signal: Optional[Signal] = None
     price: Optional[Decimal] = None
+    candle: Optional[Candle] = None
 
 
 class SessionFeed(Record):

@@ -22,7 +22,7 @@ from ..application import app
 from ..domain.markets import SYMBOL_RE, TIMEFRAMES
 from ..domain.sessions import MAX_REFRESH_SECONDS, SESSION_ID_RE
 from ..exchanges.registry import REPLAY_ID, ccxt_exchanges
-from ..models import AutoStop, RiskParams, SessionFeed, SessionSpec, SessionState, SessionStatus, Signal
+from ..models import AutoStop, FillModel, RiskParams, SessionFeed, SessionSpec, SessionState, SessionStatus, Signal
 from ..models.base import Record
 from ..strategies.registry import available
 from .auth import PUBLIC_PATHS
@@ -41,7 +41,15 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     Decimal: DECIMAL,
     datetime: {"type": "string", "format": "date-time"},
 }
-_COMPONENTS: tuple[type[Record], ...] = (SessionSpec, RiskParams, AutoStop, SessionState, SessionFeed, Signal)
+_COMPONENTS: tuple[type[Record], ...] = (
+    SessionSpec,
+    RiskParams,
+    AutoStop,
+    FillModel,
+    SessionState,
+    SessionFeed,
+    Signal,
+)
 
 
 def schema_of_type(typ: Any) -> dict[str, Any]:

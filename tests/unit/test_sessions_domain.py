@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
 
@@ -20,11 +21,14 @@ from r3edge_streams.domain.sessions import (
 )
 from r3edge_streams.models import (
     CommandKind,
+    FillModel,
+    RiskParams,
     SessionCommand,
     SessionMode,
     SessionSpec,
     SessionState,
     SessionStatus,
+    SizingMethod,
     StrategyAction,
 )
 
@@ -110,6 +114,32 @@ def test_live_sessions_need_a_live_deployment() -> None:
 )
 def test_each_invalid_field_is_named(changes: dict[str, object], field: str) -> None:
     assert [error.field for error in spec_errors(spec_with(**changes), PAPER_ONLY)] == [field]
+
+
+@pytest.mark.parametrize(
+    ("risk", "fills", "field"),
+    [
+        ({"sizing": "risk"}, {}, "risk.stop_loss_pct"),  # risk per trade needs a stop distance
+        ({"position_fraction": Decimal("1.5")}, {}, "risk.position_fraction"),
+        ({"trailing_stop_pct": Decimal("0")}, {}, "risk.trailing_stop_pct"),
+        ({"allow_short": True}, {}, "risk.allow_short"),  # spot markets cannot be shorted
+        ({}, {"fee_bps": Decimal("-1")}, "fills.fee_bps"),
+        ({}, {"slippage_bps": Decimal("-0.5")}, "fills.slippage_bps"),
+    ],
+)
+def test_a_risk_or_fill_setting_that_cannot_work_is_named(
+    risk: dict[str, object], fills: dict[str, object], field: str
+) -> None:
+    spec = spec_with(risk=RiskParams(**risk), fills=FillModel(**fills))
+    assert [error.field for error in spec_errors(spec, PAPER_ONLY)] == [field]
+
+
+def test_risk_sizing_with_a_stop_and_zero_fees_are_accepted() -> None:
+    spec = spec_with(
+        risk=RiskParams(sizing=SizingMethod.RISK, stop_loss_pct=Decimal("2")),
+        fills=FillModel(fee_bps=Decimal(0), slippage_bps=Decimal(0)),
+    )
+    assert spec_errors(spec, PAPER_ONLY) == []
 
 
 def test_derivative_symbols_and_all_timeframes_are_accepted() -> None:
