@@ -79,6 +79,13 @@ def request_rule(request: SessionRequest) -> str | None:
         return "a price request needs its price"
     if request.price is not None and request.price <= _ZERO:
         return f"price must be positive, got {request.price}"
+    if request.candle is not None:
+        problem = candle_rule(request.candle)
+        if problem is None and request.price is not None and request.price != request.candle.close:
+            problem = f"price {request.price} is not the close {request.candle.close} of its candle"
+        return problem
+    if request.kind is RequestKind.SESSION and request.status is None:
+        return "a session request needs the status the session moved to"
     return None
 
 

@@ -53,6 +53,7 @@ class RequestKind(StrEnum):
     SIGNAL = "signal"
     TICK = "tick"
     PRICE = "price"
+    SESSION = "session"  # the session's status changed (a stop, a fail, a suspend or recover)
 
 
 class OrderSide(StrEnum):

@@ -1,8 +1,9 @@
-"""Order messages: intents without size, sized orders, and what the exchange answered.
+"""Order messages: intents without size, sized orders, and what the venue answered.
 
 In: position tracking (raw orders), money management (orders), order execution (reports).
 Out: ``RawOrder`` on ``raworders``, ``Order`` on ``orders``, ``ExecutionReport`` on
-``executions``. ``order_id`` is the idempotency key of every side effect downstream.
+``executions``. ``order_id`` is the idempotency key of every side effect downstream; each
+message carries what its consumer needs (keyed by orderId, it cannot join the session's tables).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from decimal import Decimal
 from typing import Optional
 
 from .base import Record
-from .enums import OrderSide, OrderStatus, OrderType, SessionMode
+from .enums import OrderPurpose, OrderSide, OrderStatus, OrderType, SessionMode
+from .sessions import FillModel, RiskParams
 
 
 class _OrderFields(Record, abstract=True):
@@ -29,11 +31,31 @@ class _OrderFields(Record, abstract=True):
 
 
 class RawOrder(_OrderFields):
-    """A session's wish to trade, before money management gives it a quantity."""
+    """A session's decision to trade, before money management gives an entry its quantity.
+
+    The cause: ``purpose``, the decision candle (``timeframe``, ``candle_time``) and the signal.
+    For sizing: the session's ``risk``, ``equity`` and ``cash`` when it decided, the
+    ``reference_price`` (the decision candle's close) and ``stop_price`` (where the stop-loss
+    would sit at that price). An exit carries its ``quantity`` (the whole holding); a
+    protective exit its ``trigger_price`` (the level, or the open of a candle gapping through).
+    """
 
     reason: str
     limit_price: Optional[Decimal] = None
     reduce_only: bool = False
+    purpose: OrderPurpose = OrderPurpose.ENTRY
+    timeframe: str = "1m"
+    candle_time: Optional[datetime] = None
+    signal_id: Optional[str] = None
+    account: Optional[str] = None
+    reference_price: Decimal = Decimal(0)
+    stop_price: Optional[Decimal] = None
+    equity: Decimal = Decimal(0)
+    cash: Decimal = Decimal(0)
+    quantity: Optional[Decimal] = None
+    trigger_price: Optional[Decimal] = None
+    risk: RiskParams = RiskParams()
+    fills: FillModel = FillModel()
 
 
 class Order(_OrderFields):
@@ -43,10 +65,23 @@ class Order(_OrderFields):
     client_order_id: str
     limit_price: Optional[Decimal] = None
     reduce_only: bool = False
+    purpose: OrderPurpose = OrderPurpose.ENTRY
+    timeframe: str = "1m"
+    candle_time: Optional[datetime] = None
+    signal_id: Optional[str] = None
+    account: Optional[str] = None
+    reference_price: Decimal = Decimal(0)
+    notional: Decimal = Decimal(0)
+    trigger_price: Optional[Decimal] = None
+    fills: FillModel = FillModel()
 
 
 class ExecutionReport(Record):
-    """The state of an order after an exchange (or the paper venue) acted on it."""
+    """The state of an order after the venue acted on it; ``sequence`` numbers an order's reports.
+
+    ``filled_quantity``, ``average_price`` and ``fee`` are the order's totals so far; ``last_*``
+    the fill this report announces (none for accepted, cancelled, rejected, expired).
+    """
 
     execution_id: str
     order_id: str
@@ -58,3 +93,10 @@ class ExecutionReport(Record):
     fee: Decimal = Decimal(0)
     fee_currency: Optional[str] = None
     reason: Optional[str] = None
+    sequence: int = 0
+    side: Optional[OrderSide] = None
+    purpose: Optional[OrderPurpose] = None
+    last_quantity: Decimal = Decimal(0)
+    last_price: Optional[Decimal] = None
+    last_fee: Decimal = Decimal(0)
+    candle_time: Optional[datetime] = None  # open time of the candle that filled it (paper)

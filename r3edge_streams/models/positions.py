@@ -1,6 +1,7 @@
-"""Position messages: a session's holding in one market.
+"""Position messages: a session's holding in one market, its money and what it is waiting for.
 
-In: position tracking. Out: ``Position`` on ``positions`` (key sessionId).
+In: position tracking. Out: ``Position`` in the ``positions`` table and on ``positions``
+(key sessionId); ``Trade`` round trips in the ``trades`` table.
 """
 
 from __future__ import annotations
@@ -10,10 +11,28 @@ from decimal import Decimal
 from typing import Optional
 
 from .base import Record
+from .enums import Direction, OrderPurpose, OrderSide
+from .market import Candle
+
+
+class InFlight(Record):
+    """The session's order not yet final: its id, why, which side, what of it is applied."""
+
+    order_id: str
+    purpose: OrderPurpose
+    side: OrderSide
+    decided_at: datetime
+    filled: Decimal = Decimal(0)
+    reports: int = 0  # sequence of the last execution report applied
 
 
 class Position(Record):
-    """Signed quantity (negative is short), average entry, realised PnL and protective levels."""
+    """Signed quantity (negative is short), average entry, money, protective levels, order in flight.
+
+    ``cash`` and ``fees`` are in the quote currency; equity is cash + quantity x ``mark_price``.
+    ``realized_pnl`` is gross of fees (net = realized - fees). ``seen``: candles that came while
+    an entry was in flight, checked against its levels once it fills.
+    """
 
     session_id: str
     exchange: str
@@ -24,3 +43,42 @@ class Position(Record):
     updated_at: datetime
     stop_loss: Optional[Decimal] = None
     take_profit: Optional[Decimal] = None
+    capital: Decimal = Decimal(0)
+    cash: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    open_fees: Decimal = Decimal(0)
+    trailing_pct: Optional[Decimal] = None
+    best_price: Optional[Decimal] = None
+    mark_price: Optional[Decimal] = None
+    wanted: Optional[Direction] = None
+    in_flight: Optional[InFlight] = None
+    last_candle_time: Optional[datetime] = None
+    seen: list[Candle] = []
+    opened_at: Optional[datetime] = None
+    decisions: int = 0  # orders decided so far: numbers the next order id
+    trades: int = 0
+    entry_order_id: Optional[str] = None  # of the open trade
+    closed_quantity: Decimal = Decimal(0)  # of the open trade, by its exits so far
+    closed_value: Decimal = Decimal(0)
+    closed_fees: Decimal = Decimal(0)
+    closed_pnl: Decimal = Decimal(0)
+    last_final: Optional[str] = None  # the order that ended last (its late reports are repeats)
+    closing: bool = False  # the session stopped without keep_positions: exit once nothing is in flight
+
+
+class Trade(Record):
+    """One round trip of a session: entry to exit, with its fees and net PnL."""
+
+    session_id: str
+    number: int
+    side: OrderSide  # of the entry
+    quantity: Decimal
+    entry_time: datetime
+    entry_price: Decimal
+    exit_time: datetime
+    exit_price: Decimal
+    fees: Decimal
+    pnl: Decimal
+    exit_reason: OrderPurpose
+    entry_order_id: str
+    exit_order_id: str

@@ -121,6 +121,8 @@ class SessionRequest(Record):
     signal: Optional[Signal] = None
     price: Optional[Decimal] = None
     candle: Optional[Candle] = None
+    status: Optional[SessionStatus] = None  # of a session request: the status it moved to
+    keep_positions: Optional[bool] = None  # of a session request that stops it
 
 
 class SessionFeed(Record):

@@ -1,0 +1,385 @@
+"""The PositionTracker's step (pure): one session's position, moved by its requests and its fills.
+
+In: the session (``SessionState``), its ``Position`` (None before its first event) and one
+event: a signal, a closed candle of its market, a status change, or an ``ExecutionReport`` of
+its order. Out: ``Tracked``: the new position (None: unchanged), the ``RawOrder`` it decided
+(at most one: a session has at most one order in flight), the notifications, and the
+``Trade`` a fill completed. Time comes from the event. Order ids number the session's
+decisions (``<session>:o<n>``), so the same event on the same stored position decides the
+same order id again, and the downstream steps drop the repeat.
+
+The rules it combines: signal semantics (:mod:`.intents`), protective exits on candles
+(:mod:`.protection`) and the money of fills (:mod:`.ledger`). Candles seen while an entry is
+in flight are checked against its levels once it fills (from the fill's candle on), so a stop
+cannot be skipped because the fill was slow to come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from ..models import (
+    Candle,
+    Notification,
+    OrderPurpose,
+    OrderSide,
+    OrderType,
+    RawOrder,
+    SessionState,
+    SessionStatus,
+    Severity,
+    Signal,
+)
+from ..models.orders import ExecutionReport
+from ..models.positions import InFlight, Position, Trade
+from .intents import Blocked, Intent, Situation, decide
+from .ledger import ClosedPart, Fill, Holding, apply_fill
+from .protection import Levels, Trigger, advanced, levels_at_entry, triggered
+
+_ZERO = Decimal(0)
+_RUNNING = frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED})
+MAX_SEEN = 100  # candles kept while an entry is in flight
+
+
+@dataclass(frozen=True)
+class Tracked:
+    position: Position | None = None
+    order: RawOrder | None = None
+    notices: list[Notification] = field(default_factory=list)
+    trade: Trade | None = None
+    problem: str | None = None  # the event cannot apply to this session (dead-lettered with this reason)
+
+
+def fresh(state: SessionState, at: datetime) -> Position:
+    """The flat position a session starts with: its capital, all in cash."""
+    spec = state.spec
+    return Position(session_id=state.session_id, exchange=spec.exchange, symbol=spec.symbol, quantity=_ZERO,
+                    average_entry_price=_ZERO, realized_pnl=_ZERO, updated_at=at, capital=spec.risk.capital,
+                    cash=spec.risk.capital)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ signals
+
+
+def on_signal(state: SessionState, position: Position | None, signal: Signal, at: datetime) -> Tracked:
+    """The session's strategy wants ``signal.direction``: remember it, and act if it calls for an order."""
+    if state.status not in _RUNNING:
+        return Tracked()
+    held = (position or fresh(state, at)).derive(wanted=signal.direction, updated_at=max_time(position, at))
+    if held.mark_price is None:
+        held = held.derive(mark_price=signal.price)
+    return _decided(state, held, signal.price, signal.candle_time, at, signal.signal_id)
+
+
+def _decided(
+    state: SessionState, held: Position, price: Decimal, candle_time: datetime, at: datetime, signal_id: str | None
+) -> Tracked:
+    """The order the wanted direction calls for now (or the reason none may be placed)."""
+    if held.closing:
+        return Tracked(position=held)
+    entering = held.in_flight is not None and held.in_flight.purpose is OrderPurpose.ENTRY
+    situation = Situation(
+        quantity=held.quantity,
+        in_flight=held.in_flight is not None,
+        suspended=state.status is SessionStatus.SUSPENDED,
+        open_positions=1 if held.quantity != _ZERO or entering else 0,
+    )
+    intent = decide(held.wanted, situation, state.spec.risk)
+    if isinstance(intent, Blocked):
+        return Tracked(position=held, notices=[_blocked(state, held, intent, at)])
+    if intent is None:
+        return Tracked(position=held)
+    return _ordered(state, held, intent, price, candle_time, at, signal_id=signal_id)
+
+
+def _blocked(state: SessionState, held: Position, blocked: Blocked, at: datetime) -> Notification:
+    return Notification(
+        notification_id=f"blocked:{state.session_id}:{held.decisions}:{held.wanted}",
+        severity=Severity.INFO,
+        category="position.entry_blocked",
+        title=f"session {state.session_id}: no entry",
+        body=blocked.reason,
+        at=at,
+        session_id=state.session_id,
+    )
+
+
+# ------------------------------------------------------------------------------------------ orders
+
+
+def _ordered(
+    state: SessionState,
+    held: Position,
+    intent: Intent,
+    price: Decimal,
+    candle_time: datetime,
+    at: datetime,
+    signal_id: str | None = None,
+    trigger: Trigger | None = None,
+) -> Tracked:
+    """The raw order of ``intent``, and the position waiting for it."""
+    spec = state.spec
+    order_id = f"{state.session_id}:o{held.decisions + 1}"
+    holding = holding_of(held)
+    entry = intent.purpose is OrderPurpose.ENTRY
+    stop = levels_at_entry(intent.side is OrderSide.BUY, price, spec.risk).stop_loss if entry else None
+    order = RawOrder(
+        order_id=order_id, session_id=state.session_id, exchange=spec.exchange, symbol=spec.symbol,
+        side=intent.side, order_type=OrderType.MARKET, mode=spec.mode, created_at=at,
+        reason=_reason(intent, trigger), reduce_only=not entry, purpose=intent.purpose,
+        timeframe=spec.timeframe, candle_time=candle_time, signal_id=signal_id, account=spec.account,
+        reference_price=price, stop_price=stop, equity=holding.equity(price), cash=holding.cash,
+        quantity=None if entry else abs(held.quantity), trigger_price=trigger.price if trigger else None,
+        risk=spec.risk, fills=spec.fills,
+    )  # fmt: skip
+    flight = InFlight(order_id=order_id, purpose=intent.purpose, side=intent.side, decided_at=at)
+    return Tracked(position=held.derive(in_flight=flight, decisions=held.decisions + 1, updated_at=at), order=order)
+
+
+def _reason(intent: Intent, trigger: Trigger | None) -> str:
+    if trigger is not None:
+        how = "gapped through" if trigger.gapped else "reached"
+        return f"{trigger.purpose.value} {how} {trigger.level}: exit at {trigger.price}"
+    return f"{intent.purpose.value} {intent.side.value} on the strategy's signal"
+
+
+# ------------------------------------------------------------------------------------------ candles
+
+
+def on_candle(state: SessionState, position: Position | None, candle: Candle, at: datetime) -> Tracked:
+    """A closed candle of the session's market: mark the position, check its levels, note a gap."""
+    held = position or fresh(state, at)
+    if held.last_candle_time is not None and candle.open_time <= held.last_candle_time:
+        return Tracked()
+    notices = [_gap(state, held, candle)] if _missed(held, candle) else []
+    held = held.derive(mark_price=candle.close, last_candle_time=candle.open_time, updated_at=max_time(position, at))
+    flight = held.in_flight
+    if flight is not None and flight.purpose is OrderPurpose.ENTRY:
+        return Tracked(position=held.derive(seen=[*held.seen, candle][-MAX_SEEN:]), notices=notices)
+    if held.quantity == _ZERO or flight is not None:
+        return Tracked(position=held, notices=notices)
+    result = _checked(state, held, candle, at)
+    return Tracked(position=result.position, order=result.order, notices=notices + result.notices)
+
+
+def _missed(held: Position, candle: Candle) -> bool:
+    return (
+        held.last_candle_time is not None
+        and candle.previous_open is not None
+        and candle.previous_open > held.last_candle_time
+    )
+
+
+def _gap(state: SessionState, held: Position, candle: Candle) -> Notification:
+    return Notification(
+        notification_id=f"gap:{state.session_id}:{candle.open_time.isoformat()}",
+        severity=Severity.WARNING,
+        category="position.candles_missed",
+        title=f"session {state.session_id}: candles missed",
+        body=(
+            f"no candle between {held.last_candle_time.isoformat() if held.last_candle_time else '-'} and "
+            f"{candle.previous_open.isoformat() if candle.previous_open else '-'} reached the session: its "
+            f"levels are checked on the candle of {candle.open_time.isoformat()} (a gap through a level fills "
+            "at that candle's open)"
+        ),
+        at=candle.open_time,
+        session_id=state.session_id,
+    )
+
+
+def _checked(state: SessionState, held: Position, candle: Candle, at: datetime) -> Tracked:
+    """The protective exit ``candle`` fires for the open position, or the levels it carries on."""
+    levels = levels_of(held)
+    fired = triggered(levels, candle)
+    if fired is None:
+        return Tracked(position=with_levels(held, advanced(levels, candle)))
+    side = OrderSide.SELL if held.quantity > _ZERO else OrderSide.BUY
+    intent = Intent(fired.purpose, side)
+    return _ordered(state, held, intent, fired.price, candle.open_time, at, trigger=fired)
+
+
+# ------------------------------------------------------------------------------------------ fills
+
+
+def on_report(state: SessionState, position: Position | None, report: ExecutionReport) -> Tracked:
+    """An execution report of the session's order: its fill moves the money; its end frees the session."""
+    if position is None:
+        return Tracked(problem=f"session {report.session_id} has no position and so no order {report.order_id}")
+    flight = position.in_flight
+    if flight is None or flight.order_id != report.order_id:
+        if report.order_id == position.last_final or _earlier(position, report.order_id):
+            return Tracked()  # a repeat of a report already applied
+        return Tracked(problem=f"order {report.order_id} is not the order session {report.session_id} waits for")
+    if report.sequence <= flight.reports:
+        return Tracked()
+    held, trade = _filled(state, position, flight, report)
+    held = held.derive(in_flight=flight.derive(filled=flight.filled + report.last_quantity, reports=report.sequence),
+                       updated_at=max(position.updated_at, report.at))  # fmt: skip
+    if not report.status.final:
+        return Tracked(position=held, trade=trade)
+    return _ended(state, held, report, trade)
+
+
+def _earlier(position: Position, order_id: str) -> bool:
+    """Whether ``order_id`` is one of this session's orders decided before the one in flight."""
+    prefix = f"{position.session_id}:o"
+    number = order_id[len(prefix) :] if order_id.startswith(prefix) else ""
+    return number.isdigit() and int(number) < position.decisions
+
+
+def _filled(
+    state: SessionState, position: Position, flight: InFlight, report: ExecutionReport
+) -> tuple[Position, Trade | None]:
+    if report.last_quantity <= _ZERO or report.last_price is None:
+        return position, None
+    fill = Fill(flight.side, report.last_quantity, report.last_price, report.last_fee, report.at)
+    holding, closed = apply_fill(holding_of(position), fill)
+    held = with_holding(position, holding)
+    if flight.purpose is OrderPurpose.ENTRY:
+        held = with_levels(held, _entry_levels(state, held, position))
+        return held.derive(opened_at=position.opened_at or report.at, entry_order_id=flight.order_id), None
+    return _closed(held, closed, flight, report)
+
+
+def _entry_levels(state: SessionState, held: Position, before: Position) -> Levels:
+    """Levels from the (new) average entry; the trailing stop keeps the best price already seen."""
+    long = held.quantity > _ZERO
+    levels = levels_at_entry(long, held.average_entry_price, state.spec.risk)
+    if before.best_price is None or levels.best is None:
+        return levels
+    return replace(levels, best=max(before.best_price, levels.best) if long else min(before.best_price, levels.best))
+
+
+def _closed(
+    held: Position, closed: ClosedPart | None, flight: InFlight, report: ExecutionReport
+) -> tuple[Position, Trade | None]:
+    if closed is None:
+        return held, None
+    held = held.derive(
+        closed_quantity=held.closed_quantity + closed.quantity,
+        closed_value=held.closed_value + closed.quantity * closed.exit_price,
+        closed_fees=held.closed_fees + closed.fees,
+        closed_pnl=held.closed_pnl + closed.pnl,
+    )
+    if held.quantity != _ZERO:
+        return held, None
+    trade = Trade(
+        session_id=held.session_id, number=held.trades + 1,
+        side=OrderSide.BUY if closed.long else OrderSide.SELL, quantity=held.closed_quantity,
+        entry_time=held.opened_at or report.at, entry_price=closed.entry_price, exit_time=report.at,
+        exit_price=held.closed_value / held.closed_quantity, fees=held.closed_fees, pnl=held.closed_pnl,
+        exit_reason=flight.purpose, entry_order_id=held.entry_order_id or "", exit_order_id=flight.order_id,
+    )  # fmt: skip
+    flat = held.derive(
+        trades=held.trades + 1, opened_at=None, entry_order_id=None, closed_quantity=_ZERO, closed_value=_ZERO,
+        closed_fees=_ZERO, closed_pnl=_ZERO, stop_loss=None, take_profit=None, trailing_pct=None, best_price=None,
+    )  # fmt: skip
+    return flat, trade
+
+
+def _ended(state: SessionState, held: Position, report: ExecutionReport, trade: Trade | None) -> Tracked:
+    """The order is final: the session may decide again (a reversal, a signal that came meanwhile)."""
+    flight = held.in_flight
+    assert flight is not None
+    notices = [] if report.status.value == "filled" else [_unfilled(state, report)]
+    held = held.derive(in_flight=None, last_final=flight.order_id)
+    at = report.at
+    if flight.purpose is OrderPurpose.ENTRY and held.quantity != _ZERO:
+        seen, held = [c for c in held.seen if report.candle_time is None or c.open_time >= report.candle_time], \
+            held.derive(seen=[])  # fmt: skip
+        for candle in seen:
+            result = _checked(state, held, candle, at)
+            if result.order is not None:
+                return Tracked(position=result.position, order=result.order, notices=notices, trade=trade)
+            held = result.position or held
+    else:
+        held = held.derive(seen=[])
+    if held.closing and held.quantity != _ZERO:
+        result = _exit(state, held, OrderPurpose.SESSION_STOP, at)
+    else:
+        price = held.mark_price or held.average_entry_price
+        result = _decided(state, held, price, held.last_candle_time or at, at, None) if price > _ZERO \
+            else Tracked(position=held)  # fmt: skip
+    return Tracked(position=result.position, order=result.order, notices=notices + result.notices, trade=trade)
+
+
+def _unfilled(state: SessionState, report: ExecutionReport) -> Notification:
+    return Notification(
+        notification_id=f"order:{report.order_id}:{report.status.value}",
+        severity=Severity.WARNING,
+        category=f"order.{report.status.value}",
+        title=f"session {state.session_id}: order {report.order_id} {report.status.value}",
+        body=report.reason or f"filled {report.filled_quantity}",
+        at=report.at,
+        session_id=state.session_id,
+    )
+
+
+# ------------------------------------------------------------------------------------------ lifecycle
+
+
+def on_status(state: SessionState, position: Position | None, keep_positions: bool, at: datetime) -> Tracked:
+    """The session stopped or failed: close its position unless it keeps it (once nothing is in flight)."""
+    if position is None or state.status in _RUNNING or keep_positions or position.closing:
+        return Tracked()
+    held = position.derive(closing=True, updated_at=max(position.updated_at, at))
+    if held.quantity == _ZERO or held.in_flight is not None:
+        return Tracked(position=held)
+    return _exit(state, held, OrderPurpose.SESSION_STOP, at)
+
+
+def _exit(state: SessionState, held: Position, purpose: OrderPurpose, at: datetime) -> Tracked:
+    side = OrderSide.SELL if held.quantity > _ZERO else OrderSide.BUY
+    price = held.mark_price or held.average_entry_price
+    return _ordered(state, held, Intent(purpose, side), price, held.last_candle_time or at, at)
+
+
+# ------------------------------------------------------------------------------------------ conversions
+
+
+def holding_of(position: Position) -> Holding:
+    return Holding(
+        capital=position.capital,
+        cash=position.cash,
+        quantity=position.quantity,
+        average_price=position.average_entry_price,
+        realized_pnl=position.realized_pnl,
+        fees=position.fees,
+        open_fees=position.open_fees,
+    )
+
+
+def with_holding(position: Position, holding: Holding) -> Position:
+    return position.derive(
+        cash=holding.cash,
+        quantity=holding.quantity,
+        average_entry_price=holding.average_price,
+        realized_pnl=holding.realized_pnl,
+        fees=holding.fees,
+        open_fees=holding.open_fees,
+    )
+
+
+def levels_of(position: Position) -> Levels:
+    return Levels(
+        long=position.quantity > _ZERO,
+        stop_loss=position.stop_loss,
+        take_profit=position.take_profit,
+        trailing_pct=position.trailing_pct,
+        best=position.best_price,
+    )
+
+
+def with_levels(position: Position, levels: Levels) -> Position:
+    return position.derive(
+        stop_loss=levels.stop_loss,
+        take_profit=levels.take_profit,
+        trailing_pct=levels.trailing_pct,
+        best_price=levels.best,
+    )
+
+
+def max_time(position: Position | None, at: datetime) -> datetime:
+    return at if position is None else max(position.updated_at, at)

@@ -1,0 +1,138 @@
+"""The PositionTracker's step, driven event by event: orders decided, fills applied once, levels
+checked on the candles, trades and equity; expected figures worked out here from the fills."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from r3edge_streams.domain.tracking import Tracked, on_candle, on_report, on_signal, on_status
+from r3edge_streams.models import Direction, OrderPurpose, OrderSide, OrderStatus, SessionStatus
+from r3edge_streams.models.orders import ExecutionReport, RawOrder
+from r3edge_streams.models.positions import Position
+from tests.kit.factories import MINUTE, T0, bar, d, session, signal
+
+LONG, SHORT = Direction.LONG, Direction.SHORT
+
+
+def report(order: RawOrder, minute: int, quantity: str, price: str, fee: str = "0", sequence: int = 1,
+           status: OrderStatus = OrderStatus.FILLED) -> ExecutionReport:  # fmt: skip
+    """The paper fill of ``order`` at the open of the candle ``minute`` (its whole quantity)."""
+    return ExecutionReport(execution_id=f"{order.order_id}:{sequence}", order_id=order.order_id,
+                           session_id=order.session_id, status=status, filled_quantity=d(quantity),
+                           at=T0 + minute * MINUTE, average_price=d(price), fee=d(fee), sequence=sequence,
+                           side=order.side, purpose=order.purpose, last_quantity=d(quantity), last_price=d(price),
+                           last_fee=d(fee), candle_time=T0 + minute * MINUTE)  # fmt: skip
+
+
+def step(result: Tracked, previous: Position | None = None) -> Position:
+    assert result.problem is None, result.problem
+    position = result.position or previous
+    assert position is not None
+    return position
+
+
+def test_a_long_round_trip_from_signals_to_trade() -> None:
+    state = session(capital="10000")
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0 + 2 * MINUTE)
+    order = entered.order
+    assert order is not None and (order.purpose, order.side, order.order_id) == (
+        OrderPurpose.ENTRY,
+        OrderSide.BUY,
+        "s1:o1",
+    )
+    assert (order.equity, order.cash, order.reference_price) == (d(10000), d(10000), d(100))
+    held = step(on_report(state, step(entered), report(order, 2, "9.9", "101", "1")))
+    assert held.quantity == d("9.9") and held.in_flight is None and held.cash == d(10000) - d("999.9") - d(1)
+    assert on_signal(state, held, signal(3, LONG, "103"), T0 + 4 * MINUTE).order is None  # a repeat does nothing
+    exiting = on_signal(state, held, signal(5, SHORT, "104"), T0 + 6 * MINUTE)
+    exit_order = exiting.order
+    assert exit_order is not None and exit_order.purpose is OrderPurpose.EXIT and exit_order.quantity == d("9.9")
+    closed = on_report(state, step(exiting), report(exit_order, 6, "9.9", "105", "1.1"))
+    trade = closed.trade
+    assert trade is not None and (trade.entry_price, trade.exit_price, trade.exit_reason) == (
+        d(101),
+        d(105),
+        OrderPurpose.EXIT,
+    )
+    assert trade.pnl == d("9.9") * 4 - d(1) - d("1.1") and trade.fees == d("2.1")
+    flat = step(closed)
+    assert flat.quantity == 0 and flat.cash == d(10000) + trade.pnl and flat.trades == 1
+
+
+def test_each_report_applies_once_and_a_stranger_report_is_a_problem() -> None:
+    state = session()
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    partial = report(entered.order, 2, "4", "101", sequence=1, status=OrderStatus.PARTIALLY_FILLED)
+    once = step(on_report(state, step(entered), partial))
+    assert on_report(state, once, partial) == Tracked()  # the same report again: nothing
+    done = step(on_report(state, once, report(entered.order, 2, "5", "102", sequence=2)))
+    assert done.quantity == d(9) and done.average_entry_price == (d(404) + d(510)) / 9
+    assert on_report(state, done, report(entered.order, 2, "5", "102", sequence=2)) == Tracked()  # after its end
+    stranger = on_report(state, done, report(entered.order.derive(order_id="s1:o9"), 2, "1", "1"))
+    assert stranger.problem is not None and "s1:o9" in stranger.problem
+
+
+def test_a_stop_loss_fires_on_the_first_candle_reaching_it_even_one_seen_before_the_fill_came_back() -> None:
+    state = session(stop_loss_pct="2", take_profit_pct="5")
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    waiting = step(on_candle(state, step(entered), bar(2, "100", "101", "97", "99"), T0 + 3 * MINUTE))
+    assert waiting.seen and waiting.in_flight is not None  # the entry still travels
+    filled = on_report(state, waiting, report(entered.order, 2, "10", "100"))
+    stop = filled.order
+    # entry 100, stop 2 % below = 98; the candle of the fill reached 97: a stop at its level
+    assert stop is not None and stop.purpose is OrderPurpose.STOP_LOSS and stop.trigger_price == d(98)
+    assert stop.quantity == d(10) and stop.side is OrderSide.SELL
+
+
+def test_take_profit_and_gaps_on_later_candles() -> None:
+    state = session(stop_loss_pct="2", take_profit_pct="5")
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100")))
+    quiet = step(on_candle(state, held, bar(2, "100", "104", "99", "103"), T0 + 3 * MINUTE), held)
+    assert quiet.in_flight is None
+    gap = on_candle(state, quiet, bar(3, "107", "108", "106", "107"), T0 + 4 * MINUTE)
+    assert gap.order is not None and gap.order.purpose is OrderPurpose.TAKE_PROFIT and gap.order.trigger_price == d(107)
+    # a repeated candle is ignored, so the exit is decided once
+    assert on_candle(state, step(gap), bar(3, "107", "108", "106", "107"), T0 + 4 * MINUTE) == Tracked()
+
+
+def test_a_missed_candle_is_told_and_the_next_range_still_checked() -> None:
+    state = session(stop_loss_pct="2")
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100")))
+    held = step(on_candle(state, held, bar(2, "100", "101", "99", "100"), T0), held)
+    after_gap = on_candle(state, held, bar(5, "97", "99", "96", "98"), T0)  # candles 3 and 4 never came
+    assert [n.category for n in after_gap.notices] == ["position.candles_missed"]
+    assert after_gap.order is not None and after_gap.order.trigger_price == d(97)  # gapped below 98: at the open
+
+
+def test_suspended_sessions_exit_but_do_not_enter_and_a_stop_closes_unless_kept() -> None:
+    suspended = session(status=SessionStatus.SUSPENDED, stop_loss_pct="2")
+    blocked = on_signal(suspended, None, signal(1, LONG, "100"), T0)
+    assert blocked.order is None and [n.category for n in blocked.notices] == ["position.entry_blocked"]
+    state = session()
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100")))
+    assert on_signal(suspended, held, signal(3, SHORT, "99"), T0).order is not None  # exits still work
+    stopped = session(status=SessionStatus.STOPPED)
+    assert on_status(stopped, held, keep_positions=True, at=T0) == Tracked()
+    closing = on_status(stopped, held, keep_positions=False, at=T0)
+    assert closing.order is not None and closing.order.purpose is OrderPurpose.SESSION_STOP
+    assert on_signal(stopped, step(closing), signal(4, LONG, "99"), T0) == Tracked()
+
+
+def test_a_stop_during_an_entry_closes_the_position_once_the_entry_fills() -> None:
+    state = session()
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    stopped = session(status=SessionStatus.STOPPED)
+    closing = step(on_status(stopped, step(entered), keep_positions=False, at=T0))
+    assert closing.closing and closing.in_flight is not None
+    filled = on_report(stopped, closing, report(entered.order, 2, "10", "100"))
+    assert filled.order is not None and filled.order.purpose is OrderPurpose.SESSION_STOP
+    assert filled.order.quantity == Decimal(10)
