@@ -135,10 +135,22 @@ SIGNALS: TopicSpec[Signal] = TopicSpec(
     check=rules.signal_rule,
 )
 RAWORDERS: TopicSpec[RawOrder] = TopicSpec(
-    "raworders", "orderId", RawOrder, "PositionTracker", "MoneyManager", key_of=_field("order_id")
+    "raworders",
+    "orderId",
+    RawOrder,
+    "PositionTracker",
+    "MoneyManager",
+    key_of=_field("order_id"),
+    check=rules.raw_order_rule,
 )
 ORDERS: TopicSpec[Order] = TopicSpec(
-    "orders", "orderId", Order, "MoneyManager", "OrderManager", key_of=_field("order_id")
+    "orders",
+    "orderId",
+    Order,
+    "MoneyManager",
+    "OrderManager",
+    key_of=_field("order_id"),
+    check=rules.order_rule,
 )
 EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "executions",
@@ -147,6 +159,7 @@ EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "OrderManager",
     "PositionTracker, NotificationService",
     key_of=_field("session_id"),
+    check=rules.execution_rule,
 )
 POSITIONS: TopicSpec[Position] = TopicSpec(
     "positions",

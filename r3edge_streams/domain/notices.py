@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..models import ActiveStrategy, Notification, SessionCommand, SessionState, SessionStatus, Severity
+from ..models import (
+    ActiveStrategy,
+    ExecutionReport,
+    Notification,
+    RequestKind,
+    SessionCommand,
+    SessionRequest,
+    SessionState,
+    SessionStatus,
+    Severity,
+)
 
 
 def command_rejected(command: SessionCommand, reason: str) -> Notification:
@@ -48,4 +58,31 @@ def session_ended(state: SessionState) -> Notification:
         body=state.reason or "as the trader asked" + (" (positions kept open)" if state.keep_positions else ""),
         at=state.updated_at,
         session_id=state.session_id,
+    )
+
+
+def status_request(before: SessionState | None, after: SessionState) -> SessionRequest | None:
+    """The request that tells the session's tracker of a status change (None: no change)."""
+    if before is not None and before.status is after.status:
+        return None
+    return SessionRequest(
+        request_id=f"session:{after.session_id}:v{after.version}",
+        session_id=after.session_id,
+        kind=RequestKind.SESSION,
+        at=after.updated_at,
+        status=after.status,
+        keep_positions=after.keep_positions,
+    )
+
+
+def order_refused(report: ExecutionReport) -> Notification:
+    """Tell the trader that an order was refused before any venue saw it, and why."""
+    return Notification(
+        notification_id=f"refused:{report.order_id}",
+        severity=Severity.WARNING,
+        category="order.refused",
+        title=f"order {report.order_id} refused",
+        body=report.reason or "refused",
+        at=report.at,
+        session_id=report.session_id,
     )

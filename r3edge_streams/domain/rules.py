@@ -13,17 +13,24 @@ from decimal import Decimal
 from typing import Protocol
 
 from ..models import (
+    AccountAction,
+    AccountEvent,
     Candle,
+    ExecutionReport,
+    Order,
     Position,
+    RawOrder,
     RequestKind,
     SessionRequest,
     Signal,
     StrategyCandle,
     StrategyCommand,
+    VenueEvent,
     WorkloadCommand,
 )
 from .candles import candle_problem
 from .markets import exchange_error, symbol_error, timeframe_error
+from .money import account_of, client_order_id
 
 _ZERO = Decimal(0)
 
@@ -105,4 +112,59 @@ def position_rule(position: Position) -> str | None:
         level = getattr(position, name)
         if level is not None and level < _ZERO:
             return f"{name} must not be negative, got {level}"
+    return None
+
+
+def _negative(record: object, *names: str) -> str | None:
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and value < _ZERO:
+            return f"{name} must not be negative, got {value}"
+    return None
+
+
+def raw_order_rule(order: RawOrder) -> str | None:
+    """A raw order: a known market, a positive reference price, no negative money."""
+    problem = exchange_error(order.exchange) or symbol_error(order.symbol) or timeframe_error(order.timeframe)
+    if problem is not None:
+        return problem
+    if order.reference_price <= _ZERO:
+        return f"reference_price must be positive, got {order.reference_price}"
+    return _negative(order, "equity", "cash", "quantity", "trigger_price", "stop_price", "limit_price")
+
+
+def order_rule(order: Order) -> str | None:
+    """A sized order: a positive quantity, a client order id derived from the order id."""
+    if order.quantity <= _ZERO:
+        return f"quantity must be positive, got {order.quantity}"
+    if order.client_order_id != client_order_id(order.order_id):
+        return f"client_order_id {order.client_order_id!r} is not the one derived from order {order.order_id!r}"
+    return _negative(order, "notional", "cash", "holding", "trigger_price", "limit_price")
+
+
+def execution_rule(report: ExecutionReport) -> str | None:
+    """An execution report: no negative quantity, a positive price for a fill."""
+    if report.last_quantity > _ZERO and (report.last_price is None or report.last_price <= _ZERO):
+        return "a fill needs a positive last_price"
+    return _negative(report, "filled_quantity", "last_quantity", "average_price")
+
+
+def account_event_rule(event: AccountEvent) -> str | None:
+    """An account event: a reserve or pass carries its order, of that account; no negative notional."""
+    if event.action in (AccountAction.RESERVE, AccountAction.PASS):
+        if event.order is None:
+            return f"a {event.action.value} event needs its order"
+        problem = order_rule(event.order)
+        if problem is not None:
+            return f"order: {problem}"
+        if account_of(event.order.session_id, event.order.account) != event.account:
+            return f"order {event.order.order_id} is not of account {event.account!r}"
+    return _negative(event, "notional")
+
+
+def venue_event_rule(event: VenueEvent) -> str | None:
+    """A venue event: every fill of a positive quantity at a positive price."""
+    for fill in event.fills:
+        if fill.quantity <= _ZERO or fill.price <= _ZERO:
+            return f"fill {fill.trade_id}: quantity and price must be positive"
     return None

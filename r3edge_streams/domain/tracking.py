@@ -320,9 +320,12 @@ def _unfilled(state: SessionState, report: ExecutionReport) -> Notification:
 # ------------------------------------------------------------------------------------------ lifecycle
 
 
-def on_status(state: SessionState, position: Position | None, keep_positions: bool, at: datetime) -> Tracked:
-    """The session stopped or failed: close its position unless it keeps it (once nothing is in flight)."""
-    if position is None or state.status in _RUNNING or keep_positions or position.closing:
+def on_status(
+    state: SessionState, position: Position | None, status: SessionStatus, keep_positions: bool, at: datetime
+) -> Tracked:
+    """The session moved to ``status``: a stop or fail closes its position unless it keeps it
+    (once nothing is in flight); ``state`` may not show the new status yet."""
+    if position is None or status in _RUNNING or status is SessionStatus.CREATED or keep_positions or position.closing:
         return Tracked()
     held = position.derive(closing=True, updated_at=max(position.updated_at, at))
     if held.quantity == _ZERO or held.in_flight is not None:

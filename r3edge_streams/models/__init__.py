@@ -5,6 +5,7 @@ In: nothing. Out: every record class, the enums, and the strict codec's entry po
 
 from .codec import MalformedMessage, decode_key, encode_key, loads_json, parse_bytes, parse_model, to_json
 from .enums import (
+    AccountAction,
     CommandKind,
     Direction,
     OrderPurpose,
@@ -19,11 +20,11 @@ from .enums import (
     StrategyAction,
     WorkloadAction,
 )
-from .exposure import AccountExposure, Reservation, Verdict
+from .exposure import AccountEvent, AccountExposure, Reservation, Verdict
 from .market import Candle, StrategyCandle
 from .notifications import DeadLetter, Notification
-from .orders import ExecutionReport, Order, RawOrder
-from .positions import Position
+from .orders import ExecutionReport, Order, OrderFill, OrderState, RawOrder, VenueEvent
+from .positions import InFlight, Position, Trade, TradeLog
 from .sessions import (
     AutoStop,
     FillModel,
@@ -39,6 +40,14 @@ from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
+    "TradeLog",
+    "Trade",
+    "InFlight",
+    "VenueEvent",
+    "OrderState",
+    "OrderFill",
+    "AccountEvent",
+    "AccountAction",
     "Verdict",
     "SizingMethod",
     "Reservation",

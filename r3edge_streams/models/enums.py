@@ -127,3 +127,12 @@ class StrategyAction(StrEnum):
     FOLLOW = "follow"
     UNFOLLOW = "unfollow"
     RESET = "reset"
+
+
+class AccountAction(StrEnum):
+    """What an account event asks of the account's exposure."""
+
+    RESERVE = "reserve"  # a sized entry asks for room
+    PASS = "pass"  # an exit: no room needed, goes on to the venue
+    SETTLE = "settle"  # an entry ended: what it filled is held, the rest released
+    RELEASE = "release"  # a session's position closed: what it held is released

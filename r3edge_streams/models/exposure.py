@@ -1,14 +1,19 @@
 """Account exposure: what the orders and positions of every session of one account commit.
 
-In: the MoneyManager's decisions. Out: ``AccountExposure`` in the ``exposure`` table (key
-account), written by the account's one writer.
+In: the MoneyManager's decisions. Out: ``AccountEvent`` on ``accountorders`` (key account)
+and ``AccountExposure`` in the ``exposure`` table (key account), written by the account's
+one writer.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Optional
 
 from .base import Record
+from .enums import AccountAction
+from .orders import Order
 
 
 class Reservation(Record):
@@ -34,3 +39,16 @@ class AccountExposure(Record):
     account: str
     reservations: list[Reservation] = []
     verdicts: list[Verdict] = []
+
+
+class AccountEvent(Record):
+    """An event for the account's one writer (``accountorders``, key account)."""
+
+    event_id: str
+    account: str
+    action: AccountAction
+    session_id: str
+    order_id: str
+    at: datetime
+    order: Optional[Order] = None
+    notional: Decimal = Decimal(0)

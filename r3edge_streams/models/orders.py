@@ -74,6 +74,8 @@ class Order(_OrderFields):
     notional: Decimal = Decimal(0)
     trigger_price: Optional[Decimal] = None
     fills: FillModel = FillModel()
+    cash: Decimal = Decimal(0)  # the session's free quote when it decided (a paper buy may not spend more)
+    holding: Decimal = Decimal(0)  # its base held then (a paper sell may not sell more)
 
 
 class ExecutionReport(Record):
@@ -100,3 +102,40 @@ class ExecutionReport(Record):
     last_price: Optional[Decimal] = None
     last_fee: Decimal = Decimal(0)
     candle_time: Optional[datetime] = None  # open time of the candle that filled it (paper)
+
+
+class OrderFill(Record):
+    """One fill of an order on its venue; ``trade_id`` is the venue's and makes it once."""
+
+    trade_id: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    at: datetime
+    fee_currency: Optional[str] = None
+    candle_time: Optional[datetime] = None
+
+
+class VenueEvent(Record):
+    """What the executor learnt of an order from its venue: placed, a fill, or its end."""
+
+    event_id: str
+    order_id: str
+    status: OrderStatus
+    at: datetime
+    fills: list[OrderFill] = []  # every fill the venue has for it so far
+    reason: Optional[str] = None
+    venue_order_id: Optional[str] = None
+
+
+class OrderState(Record):
+    """The ``orders`` table value: an order, how far its venue took it, and the reports sent of it."""
+
+    order: Order
+    status: OrderStatus
+    updated_at: datetime
+    fills: list[OrderFill] = []
+    placed: bool = False
+    reports: int = 0
+    reason: Optional[str] = None
+    venue_order_id: Optional[str] = None

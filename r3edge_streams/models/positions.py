@@ -82,3 +82,10 @@ class Trade(Record):
     exit_reason: OrderPurpose
     entry_order_id: str
     exit_order_id: str
+
+
+class TradeLog(Record):
+    """The ``trades`` table value: a session's latest round trips, oldest first (bounded)."""
+
+    session_id: str
+    trades: list[Trade] = []

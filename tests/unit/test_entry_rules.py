@@ -99,7 +99,7 @@ def _rule(topic: str, value: Any) -> str | None:
 
 def test_every_consumed_topic_has_a_rule() -> None:
     unchecked = {spec.name for spec in CATALOGUE if spec.check is None}
-    assert unchecked == {"raworders", "orders", "executions", "notifications", "deadletters", "sessioncommands"}
+    assert unchecked == {"notifications", "deadletters", "sessioncommands"}
 
 
 def test_candles_that_break_a_rule_are_refused_on_every_candle_topic() -> None:

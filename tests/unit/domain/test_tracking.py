@@ -120,8 +120,8 @@ def test_suspended_sessions_exit_but_do_not_enter_and_a_stop_closes_unless_kept(
     held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100")))
     assert on_signal(suspended, held, signal(3, SHORT, "99"), T0).order is not None  # exits still work
     stopped = session(status=SessionStatus.STOPPED)
-    assert on_status(stopped, held, keep_positions=True, at=T0) == Tracked()
-    closing = on_status(stopped, held, keep_positions=False, at=T0)
+    assert on_status(stopped, held, SessionStatus.STOPPED, keep_positions=True, at=T0) == Tracked()
+    closing = on_status(stopped, held, SessionStatus.STOPPED, keep_positions=False, at=T0)
     assert closing.order is not None and closing.order.purpose is OrderPurpose.SESSION_STOP
     assert on_signal(stopped, step(closing), signal(4, LONG, "99"), T0) == Tracked()
 
@@ -131,7 +131,7 @@ def test_a_stop_during_an_entry_closes_the_position_once_the_entry_fills() -> No
     entered = on_signal(state, None, signal(1, LONG, "100"), T0)
     assert entered.order is not None
     stopped = session(status=SessionStatus.STOPPED)
-    closing = step(on_status(stopped, step(entered), keep_positions=False, at=T0))
+    closing = step(on_status(stopped, step(entered), SessionStatus.STOPPED, keep_positions=False, at=T0))
     assert closing.closing and closing.in_flight is not None
     filled = on_report(stopped, closing, report(entered.order, 2, "10", "100"))
     assert filled.order is not None and filled.order.purpose is OrderPurpose.SESSION_STOP
