@@ -34,12 +34,14 @@ DATA = ROOT / "tests" / "data" / "UNITTEST_BTC-1m.json"
 
 
 def _sizes(data_dir: Path, prefix: str) -> dict[str, int]:
-    """Bytes on disk per topic (all partitions) of this run's topics."""
+    """Bytes of log segments per topic (all partitions) of this run's topics: the records on disk,
+    without the index files Kafka preallocates (10 MiB each per active segment, whatever it holds)."""
     sizes: dict[str, int] = {}
     for folder in data_dir.iterdir():
         if folder.is_dir() and folder.name.startswith(prefix):
             topic = folder.name.rsplit("-", 1)[0].removeprefix(prefix + ".")
-            sizes[topic] = sizes.get(topic, 0) + sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+            logs = sum(f.stat().st_size for f in folder.iterdir() if f.is_file() and f.suffix == ".log")
+            sizes[topic] = sizes.get(topic, 0) + logs
     return sizes
 
 
@@ -119,7 +121,7 @@ def main() -> None:
         ratio = sum(_old_form(w) for w in sample) / sum(len(w.dumps()) for w in sample)
         sizes = _sizes(home / "kafka" / "data", "bench")
         print(f"replay of {len(candles)} {args.timeframe} candles to {args.sessions} sessions in {elapsed:.0f} s")
-        print(f"{'topic':48} {'MiB on disk':>12}")
+        print(f"{'topic':48} {'MiB of logs':>12}")
         for topic, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:8]:
             print(f"{topic:48} {size / 2**20:12.1f}")
         print(
