@@ -1,8 +1,10 @@
 """Exchange accounts: credentials by account name, read from the operator's file, never shown.
 
 In: ``R3EDGE_ACCOUNTS_FILE``, a JSON object ``{"name": {"exchange": "binance", "api_key": "...",
-"secret": "...", "password": "..."}}`` on the worker's disk (mode 0600 is expected; a file
-others can read is refused). Out: :class:`Accounts`. Sessions, commands, tables and views carry
+"secret": "...", "password": "...", "limits": {"max_notional": "5000", "max_open_orders": 4}}}``
+on the worker's disk (mode 0600 is expected; a file others can read is refused). An account on
+the ``replay`` exchange is a paper account and needs no keys; ``limits`` (optional) bound what
+all sessions of the account may commit at once. Out: :class:`Accounts`. Sessions, commands, tables and views carry
 only the account *name*; the secrets stay in this process, wrapped in :class:`Secret`, whose
 ``repr`` and ``str`` are masked so that no log line or error message can print them.
 """
@@ -14,11 +16,15 @@ import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .domain.exposure import AccountLimits
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_FIELDS = {"exchange", "api_key", "secret", "password"}
+_FIELDS = {"exchange", "api_key", "secret", "password", "limits"}
+_LIMITS = {"max_notional", "max_open_orders"}
 
 
 class AccountsError(ValueError):
@@ -48,9 +54,10 @@ class Account:
 
     name: str
     exchange: str
-    api_key: Secret
-    secret: Secret
+    api_key: Secret | None
+    secret: Secret | None
     password: Secret | None = None
+    limits: AccountLimits = AccountLimits()
 
 
 class Accounts:
@@ -85,15 +92,35 @@ class Accounts:
 def _account(name: str, entry: Any) -> Account:
     if not _NAME_RE.match(name):
         raise AccountsError(f"account name {name!r} must be 1-64 letters, digits, '_', '.' or '-'")
-    if not isinstance(entry, dict) or set(entry) - _FIELDS or not {"exchange", "api_key", "secret"} <= set(entry):
-        raise AccountsError(f"account {name!r} must have exchange, api_key, secret (and optionally password)")
-    if not all(isinstance(value, str) and value for value in entry.values()):
+    paper = isinstance(entry, dict) and entry.get("exchange") == "replay"
+    needed = {"exchange"} if paper else {"exchange", "api_key", "secret"}
+    if not isinstance(entry, dict) or set(entry) - _FIELDS or not needed <= set(entry):
+        raise AccountsError(f"account {name!r} must have exchange, api_key, secret (and optionally password, limits)")
+    texts = {key: value for key, value in entry.items() if key != "limits"}
+    if not all(isinstance(value, str) and value for value in texts.values()):
         raise AccountsError(f"account {name!r}: every field must be a non-empty string")
     password = entry.get("password")
     return Account(
         name=name,
         exchange=entry["exchange"],
-        api_key=Secret(entry["api_key"]),
-        secret=Secret(entry["secret"]),
+        api_key=Secret(entry["api_key"]) if "api_key" in entry else None,
+        secret=Secret(entry["secret"]) if "secret" in entry else None,
         password=Secret(password) if password else None,
+        limits=_limits(name, entry.get("limits", {})),
     )
+
+
+def _limits(name: str, raw: Any) -> AccountLimits:
+    """``{"max_notional": "5000", "max_open_orders": 4}``, each optional and positive."""
+    if not isinstance(raw, dict) or set(raw) - _LIMITS:
+        raise AccountsError(f"account {name!r}: limits may only name {sorted(_LIMITS)}")
+    try:
+        notional = Decimal(str(raw["max_notional"])) if "max_notional" in raw else None
+    except ArithmeticError:
+        raise AccountsError(f"account {name!r}: limits.max_notional must be a number") from None
+    orders = raw.get("max_open_orders")
+    if (notional is not None and not (notional.is_finite() and notional > 0)) or (
+        orders is not None and (not isinstance(orders, int) or isinstance(orders, bool) or orders < 1)
+    ):
+        raise AccountsError(f"account {name!r}: limits must be positive (max_open_orders a whole number)")
+    return AccountLimits(max_notional=notional, max_open_orders=orders)

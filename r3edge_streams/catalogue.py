@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from .domain import rules
 from .models import (
+    AccountEvent,
     Candle,
     DeadLetter,
     ExecutionReport,
@@ -28,6 +29,7 @@ from .models import (
     Signal,
     StrategyCandle,
     StrategyCommand,
+    VenueEvent,
     WorkloadCommand,
     decode_key,
     parse_bytes,
@@ -139,7 +141,7 @@ RAWORDERS: TopicSpec[RawOrder] = TopicSpec(
     "orderId",
     RawOrder,
     "PositionTracker",
-    "MoneyManager",
+    "MoneyManager (sizing agent)",
     key_of=_field("order_id"),
     check=rules.raw_order_rule,
 )
@@ -147,8 +149,8 @@ ORDERS: TopicSpec[Order] = TopicSpec(
     "orders",
     "orderId",
     Order,
-    "MoneyManager",
-    "OrderManager",
+    "MoneyManager (account agent)",
+    "OrderManager (order agent)",
     key_of=_field("order_id"),
     check=rules.order_rule,
 )
@@ -156,7 +158,7 @@ EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "executions",
     "sessionId",
     ExecutionReport,
-    "OrderManager",
+    "OrderManager, MoneyManager (refusals)",
     "PositionTracker, NotificationService",
     key_of=_field("session_id"),
     check=rules.execution_rule,
@@ -169,6 +171,24 @@ POSITIONS: TopicSpec[Position] = TopicSpec(
     "position intake (auto-stop), dashboard, NotificationService",
     key_of=_field("session_id"),
     check=rules.position_rule,
+)
+ACCOUNTORDERS: TopicSpec[AccountEvent] = TopicSpec(
+    "accountorders",
+    "account",
+    AccountEvent,
+    "MoneyManager (sizing agent), OrderManager (an order's end)",
+    "MoneyManager (account agent: exposure)",
+    key_of=_field("account"),
+    check=rules.account_event_rule,
+)
+VENUEEVENTS: TopicSpec[VenueEvent] = TopicSpec(
+    "venueevents",
+    "orderId",
+    VenueEvent,
+    "OrderManager (executor)",
+    "OrderManager (order agent)",
+    key_of=_field("order_id"),
+    check=rules.venue_event_rule,
 )
 NOTIFICATIONS: TopicSpec[Notification] = TopicSpec(
     "notifications",
@@ -194,6 +214,8 @@ CATALOGUE: tuple[TopicSpec[Any], ...] = (
     ORDERS,
     EXECUTIONS,
     POSITIONS,
+    ACCOUNTORDERS,
+    VENUEEVENTS,
     NOTIFICATIONS,
     DEADLETTERS,
 )

@@ -79,6 +79,7 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = ()  # (scope, sha256 hex of the token): never the token
     accounts_file: Path | None = None  # exchange credentials by account name (JSON), read by the worker
     command_wait: float = 10.0  # seconds a view waits for the agent's decision before answering 202
+    order_timeout: float = 300.0  # seconds an order may stay open on a paper venue before it expires
 
     @property
     def app_id(self) -> str:
@@ -219,6 +220,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "api_tokens": _api_tokens,
     "accounts_file": Path,
     "command_wait": _seconds,
+    "order_timeout": _seconds,
 }
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from .accounts import Accounts
 from .application import settings
 from .config import TradingMode
+from .domain.exposure import AccountLimits
 from .domain.sessions import Decision, FieldError, allowed_modes
 from .exchanges.registry import is_known_exchange
 from .failpoints import Failpoints
-from .models import SessionSpec
+from .models import SessionMode, SessionSpec
 from .outcomes import Outcomes
 from .strategies.base import StrategyError
 from .strategies.registry import create as create_strategy
@@ -43,7 +44,15 @@ def check_account(spec: SessionSpec) -> FieldError | None:
         return FieldError("account", f"no account {spec.account!r} is configured on this deployment")
     if account.exchange != spec.exchange:
         return FieldError("account", f"account {spec.account!r} is for {account.exchange}, not {spec.exchange}")
+    if spec.mode is SessionMode.LIVE and account.api_key is None:
+        return FieldError("account", f"account {spec.account!r} has no API keys: it can trade on paper only")
     return None
+
+
+def account_limits(account: str) -> AccountLimits:
+    """The exposure limits of ``account`` (none for a session's own paper account)."""
+    found = accounts.get(account)
+    return found.limits if found is not None else AccountLimits()
 
 
 def check_strategy(spec: SessionSpec) -> FieldError | None:

@@ -19,9 +19,9 @@ import asyncio
 import base64
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka.errors import KafkaError
 from faust.types import StreamT
@@ -33,7 +33,7 @@ from .domain.candles import Fetched, InvalidCandle
 from .models import DeadLetter, MalformedMessage, encode_key
 from .models.base import Record
 from .models.codec import partition_of
-from .topics import channel, publish
+from .topics import channel, publish, topic_name
 
 M = TypeVar("M", bound=Record)
 Step = Callable[[M], Awaitable[None]]
@@ -44,19 +44,39 @@ MAX_REASON = 2000
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)  # seconds between tries of a step Kafka could not take
 
 
+class Refusal(Exception):
+    """A step's verdict that its message cannot apply (an unknown order, a stranger's report):
+    the message is dead-lettered with this reason, nothing changes."""
+
+
 async def consume(stream: StreamT[bytes], spec: TopicSpec[M], step: Step[M]) -> None:
     """Run ``step`` on every valid message of ``stream`` (over ``spec``); dead-letter or forward the rest."""
     async for event in stream.events():
-        message = event.message
-        try:
-            key, value = spec.decode(message.key, message.value)
-        except MalformedMessage as exc:
-            await reject(message, str(exc))
-            continue
-        if key is not None and spec.key_of is not None and _misrouted(message, key):
-            await _forward(message, spec, key)
-            continue
-        await _run(step, value, message)
+        await _take(event.message, spec, step)
+
+
+async def consume_each(stream: StreamT[bytes], routes: Sequence[tuple[TopicSpec[Any], Step[Any]]]) -> None:
+    """``consume`` over a joint channel (:func:`.topics.joint_channel`): each message by its topic's step.
+
+    One agent over several co-partitioned topics is how one writer keeps state that more than
+    one topic moves (a position moved by requests and by fills), each key's events in turn.
+    """
+    by_topic = {topic_name(spec): (spec, step) for spec, step in routes}
+    async for event in stream.events():
+        spec, step = by_topic[event.message.topic]
+        await _take(event.message, spec, step)
+
+
+async def _take(message: Message, spec: TopicSpec[M], step: Step[M]) -> None:
+    try:
+        key, value = spec.decode(message.key, message.value)
+    except MalformedMessage as exc:
+        await reject(message, str(exc))
+        return
+    if key is not None and spec.key_of is not None and _misrouted(message, key):
+        await _forward(message, spec, key)
+        return
+    await _run(step, value, message)
 
 
 def _misrouted(message: Message, key: str) -> bool:
@@ -101,6 +121,9 @@ async def _run(step: Step[M], value: M, message: Message) -> None:
                 delay,
             )
             await asyncio.sleep(delay)  # nothing else can progress either: no fault of the message
+        except Refusal as exc:
+            await reject(message, f"refused: {exc}")
+            return
         except Exception as exc:  # noqa: BLE001 - one message's failure must not stop the agent
             await _failed(message, exc)
             return

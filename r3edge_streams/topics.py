@@ -2,6 +2,7 @@
 
 In: settings (prefix, partitions, replication) and the catalogue's typed handles
 (:mod:`.catalogue`). Out: ``channel(spec)``, the Faust topic of a handle (for ``app.agent``),
+``joint_channel(*specs)`` over several (for one agent that consumes them all),
 ``topic_name(spec)``, its Kafka name,
 and ``publish``/``publish_many``, which take a handle and values of its type. Topics carry raw
 bytes at the Faust level: keys and values are JSON written by the records and read back by the
@@ -46,6 +47,27 @@ _CHANNELS: dict[str, faust.TopicT] = {spec.name: _declare(spec) for spec in CATA
 def channel(spec: TopicSpec[Any]) -> faust.TopicT:
     """The Faust topic of catalogue entry ``spec`` (one per entry, declared once)."""
     return _CHANNELS[spec.name]
+
+
+_JOINT: dict[tuple[str, ...], faust.TopicT] = {}
+
+
+def joint_channel(*specs: TopicSpec[Any]) -> faust.TopicT:
+    """One Faust channel over several catalogue topics, for an agent that consumes them all."""
+    names = tuple(spec.name for spec in specs)
+    joint = _JOINT.get(names)
+    if joint is None:
+        joint = _JOINT[names] = app.topic(
+            *(settings.topic_name(name) for name in names),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+            replicas=settings.replication,
+            internal=True,
+        )
+    return joint
 
 
 def topic_name(spec: TopicSpec[Any]) -> str:

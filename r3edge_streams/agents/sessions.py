@@ -14,8 +14,8 @@ import logging
 from faust.types import StreamT
 
 from ..application import app
-from ..catalogue import NOTIFICATIONS, SESSIONCOMMANDS, STRATEGYCOMMANDS
-from ..domain.notices import command_rejected, session_ended
+from ..catalogue import NOTIFICATIONS, SESSIONCOMMANDS, SESSIONSREQUEST, STRATEGYCOMMANDS
+from ..domain.notices import command_rejected, session_ended, status_request
 from ..domain.sessions import Applied, Deleted, Rejected, apply_command, strategy_changes
 from ..models import SessionCommand, SessionStatus
 from ..services import SESSION_MODES, check_spec, session_outcomes
@@ -40,6 +40,9 @@ async def take_session_command(command: SessionCommand) -> None:
         # effects first, confirmed, then the table: a crash in between repeats the effects
         # (idempotent downstream) instead of recording a change whose effects were lost
         await publish_many(STRATEGYCOMMANDS, strategy_changes(before, decision.state))
+        told = status_request(before, decision.state)
+        if told is not None:
+            await publish(SESSIONSREQUEST, told)
         if decision.state.status in _ENDED and (before is None or before.status is not decision.state.status):
             await publish(NOTIFICATIONS, session_ended(decision.state))
         sessions[command.session_id] = decision.state

@@ -4,7 +4,7 @@ In: the session (``SessionState``: its ``auto_stop`` conditions and when it firs
 feed (the latest price it was sent), its latest ``Position`` (or None) and the time of the
 event being processed. Out: the reason to stop (None: go on) and the stop command, identical
 for every event that finds the same session version past a condition, so asking twice is
-harmless. PnL is realised plus unrealised at the feed's latest price, in the quote currency.
+harmless. PnL is realised (net of fees) plus unrealised at the feed's latest price, in the quote currency.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ _RUNNING = frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED})
 
 
 def session_pnl(position: Position | None, feed: SessionFeed | None) -> Decimal:
-    """Realised PnL plus the open quantity marked at the latest price (entry price if none yet)."""
+    """Net PnL: realised less every fee paid, plus the open quantity marked at the latest price
+    (entry price if none yet) - equity less capital, for a position the tracker keeps."""
     if position is None:
         return Decimal(0)
     mark = feed.last_price if feed is not None and feed.last_price is not None else position.average_entry_price
-    return position.realized_pnl + position.quantity * (mark - position.average_entry_price)
+    return position.realized_pnl - position.fees + position.quantity * (mark - position.average_entry_price)
 
 
 def watched(state: SessionState) -> bool:

@@ -85,7 +85,7 @@ def _reported(
         last_quantity=fill.quantity if fill else _ZERO, last_price=fill.price if fill else None,
         last_fee=fill.fee if fill else _ZERO, candle_time=fill.candle_time if fill else None,
     )  # fmt: skip
-    return state.derive(status=status, reports=sequence), report
+    return state.derive(status=status, reports=sequence, executions=[*state.executions, report]), report
 
 
 def _account_events(state: OrderState) -> list[AccountEvent]:

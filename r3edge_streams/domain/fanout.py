@@ -18,7 +18,7 @@ def strategy_candles(candle: Candle, workload: Workload) -> list[StrategyCandle]
 
 
 def price_updates(candle: Candle, workload: Workload) -> list[SessionRequest]:
-    """A price update at the candle's close for every session trading its market."""
+    """A price update with the whole candle (linked to the one before) for every session trading its market."""
     return [
         SessionRequest(
             request_id=f"price:{session_id}:{candle.market}:{candle.open_time.isoformat()}",
@@ -26,6 +26,7 @@ def price_updates(candle: Candle, workload: Workload) -> list[SessionRequest]:
             kind=RequestKind.PRICE,
             at=close_time(candle),
             price=candle.close,
+            candle=candle,
         )
         for session_id in workload.sessions
     ]

@@ -52,7 +52,7 @@ def sized(raw: RawOrder, rules: MarketRules) -> Order | Refused:
         order_type=raw.order_type, mode=raw.mode, created_at=raw.created_at, quantity=result.quantity,
         client_order_id=client_order_id(raw.order_id), limit_price=raw.limit_price, reduce_only=raw.reduce_only,
         purpose=raw.purpose, timeframe=raw.timeframe, candle_time=raw.candle_time, signal_id=raw.signal_id,
-        account=raw.account, reference_price=raw.reference_price, notional=result.notional,
+        account=raw.account, reference_price=raw.reference_price, notional=result.notional, reason=raw.reason,
         trigger_price=raw.trigger_price, fills=raw.fills, cash=raw.cash, holding=raw.quantity or Decimal(0),
     )  # fmt: skip
 

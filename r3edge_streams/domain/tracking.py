@@ -9,13 +9,17 @@ decisions (``<session>:o<n>``), so the same event on the same stored position de
 same order id again, and the downstream steps drop the repeat.
 
 The rules it combines: signal semantics (:mod:`.intents`), protective exits on candles
-(:mod:`.protection`) and the money of fills (:mod:`.ledger`). Candles seen while an entry is
-in flight are checked against its levels once it fills (from the fill's candle on), so a stop
-cannot be skipped because the fill was slow to come back.
+(:mod:`.protection`) and the money of fills (:mod:`.ledger`). Candles and signals that come
+while an order is in flight are kept and taken in candle order when it ends (an entry's levels
+from the fill's candle on, each signal decided at its candle's close), so a stop cannot be
+skipped because a fill was slow to come back, and the decisions are those of event time
+whatever the replay speed or the venue's latency. A refused order is reported, never retried
+by itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +29,7 @@ from ..models import (
     Notification,
     OrderPurpose,
     OrderSide,
+    OrderStatus,
     OrderType,
     RawOrder,
     SessionState,
@@ -34,13 +39,14 @@ from ..models import (
 )
 from ..models.orders import ExecutionReport
 from ..models.positions import InFlight, Position, Trade
+from .candles import close_time, timeframe_delta
 from .intents import Blocked, Intent, Situation, decide
 from .ledger import ClosedPart, Fill, Holding, apply_fill
 from .protection import Levels, Trigger, advanced, levels_at_entry, triggered
 
 _ZERO = Decimal(0)
 _RUNNING = frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED})
-MAX_SEEN = 100  # candles kept while an entry is in flight
+MAX_SEEN = 100  # candles, and signals, kept while an order is in flight (the oldest go first)
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,16 @@ def fresh(state: SessionState, at: datetime) -> Position:
 
 
 def on_signal(state: SessionState, position: Position | None, signal: Signal, at: datetime) -> Tracked:
-    """The session's strategy wants ``signal.direction``: remember it, and act if it calls for an order."""
+    """The session's strategy wants ``signal.direction``: act if it calls for an order (or, while
+    an order is in flight, keep it to decide in candle order when that order ends)."""
     if state.status not in _RUNNING:
         return Tracked()
-    held = (position or fresh(state, at)).derive(wanted=signal.direction, updated_at=max_time(position, at))
+    held = (position or fresh(state, at)).derive(updated_at=max_time(position, at))
     if held.mark_price is None:
         held = held.derive(mark_price=signal.price)
+    if held.in_flight is not None:
+        return Tracked(position=_kept(held, pending=[*held.pending, signal]))
+    held = held.derive(wanted=signal.direction)
     return _decided(state, held, signal.price, signal.candle_time, at, signal.signal_id)
 
 
@@ -155,10 +165,9 @@ def on_candle(state: SessionState, position: Position | None, candle: Candle, at
         return Tracked()
     notices = [_gap(state, held, candle)] if _missed(held, candle) else []
     held = held.derive(mark_price=candle.close, last_candle_time=candle.open_time, updated_at=max_time(position, at))
-    flight = held.in_flight
-    if flight is not None and flight.purpose is OrderPurpose.ENTRY:
-        return Tracked(position=held.derive(seen=[*held.seen, candle][-MAX_SEEN:]), notices=notices)
-    if held.quantity == _ZERO or flight is not None:
+    if held.in_flight is not None:
+        return Tracked(position=_kept(held, seen=[*held.seen, candle]), notices=notices)
+    if held.quantity == _ZERO:
         return Tracked(position=held, notices=notices)
     result = _checked(state, held, candle, at)
     return Tracked(position=result.position, order=result.order, notices=notices + result.notices)
@@ -203,8 +212,15 @@ def _checked(state: SessionState, held: Position, candle: Candle, at: datetime) 
 # ------------------------------------------------------------------------------------------ fills
 
 
-def on_report(state: SessionState, position: Position | None, report: ExecutionReport) -> Tracked:
-    """An execution report of the session's order: its fill moves the money; its end frees the session."""
+def on_report(
+    state: SessionState, position: Position | None, report: ExecutionReport, history: Sequence[Candle] = ()
+) -> Tracked:
+    """An execution report of the session's order: its fill moves the money; its end frees the session.
+
+    ``history``: candles of the market from the fill's candle on, as its source has them, for an
+    entry whose fill candle the session saw before the signal that decided it (the signal came
+    late): they are checked against the new levels like the candles seen while it travelled.
+    """
     if position is None:
         return Tracked(problem=f"session {report.session_id} has no position and so no order {report.order_id}")
     flight = position.in_flight
@@ -219,7 +235,7 @@ def on_report(state: SessionState, position: Position | None, report: ExecutionR
                        updated_at=max(position.updated_at, report.at))  # fmt: skip
     if not report.status.final:
         return Tracked(position=held, trade=trade)
-    return _ended(state, held, report, trade)
+    return _ended(state, held, report, trade, history)
 
 
 def _earlier(position: Position, order_id: str) -> bool:
@@ -279,30 +295,71 @@ def _closed(
     return flat, trade
 
 
-def _ended(state: SessionState, held: Position, report: ExecutionReport, trade: Trade | None) -> Tracked:
-    """The order is final: the session may decide again (a reversal, a signal that came meanwhile)."""
+def _ended(
+    state: SessionState, held: Position, report: ExecutionReport, trade: Trade | None, history: Sequence[Candle] = ()
+) -> Tracked:
+    """The order is final: what came meanwhile is taken in candle order, then the session decides
+    again from the direction last wanted (a reversal) - but never retries a refused order by itself."""
     flight = held.in_flight
     assert flight is not None
-    notices = [] if report.status.value == "filled" else [_unfilled(state, report)]
-    held = held.derive(in_flight=None, last_final=flight.order_id)
+    filled = report.status is OrderStatus.FILLED
+    notices = [] if filled else [_unfilled(state, report)]
+    backlog = _backlog(held, flight, report, history)
+    held = held.derive(in_flight=None, last_final=flight.order_id, seen=[], pending=[])
+    if not filled:
+        held = held.derive(wanted=None)  # the next signal decides, not this wish again
+    for index, (moment, item) in enumerate(backlog):
+        result = _replayed(state, held, item, moment)
+        notices += result.notices
+        held = result.position or held
+        if result.order is not None:
+            rest = [entry for _, entry in backlog[index + 1 :]]
+            held = held.derive(seen=[c for c in rest if isinstance(c, Candle)],
+                               pending=[s for s in rest if isinstance(s, Signal)])  # fmt: skip
+            return Tracked(position=held, order=result.order, notices=notices, trade=trade)
     at = report.at
-    if flight.purpose is OrderPurpose.ENTRY and held.quantity != _ZERO:
-        seen, held = [c for c in held.seen if report.candle_time is None or c.open_time >= report.candle_time], \
-            held.derive(seen=[])  # fmt: skip
-        for candle in seen:
-            result = _checked(state, held, candle, at)
-            if result.order is not None:
-                return Tracked(position=result.position, order=result.order, notices=notices, trade=trade)
-            held = result.position or held
-    else:
-        held = held.derive(seen=[])
-    if held.closing and held.quantity != _ZERO:
+    if held.closing and held.quantity != _ZERO and (filled or flight.purpose is not OrderPurpose.SESSION_STOP):
         result = _exit(state, held, OrderPurpose.SESSION_STOP, at)
-    else:
+    elif filled and state.status in _RUNNING and not held.closing:
         price = held.mark_price or held.average_entry_price
         result = _decided(state, held, price, held.last_candle_time or at, at, None) if price > _ZERO \
             else Tracked(position=held)  # fmt: skip
+    else:
+        result = Tracked(position=held)
     return Tracked(position=result.position, order=result.order, notices=notices + result.notices, trade=trade)
+
+
+def _backlog(
+    held: Position, flight: InFlight, report: ExecutionReport, history: Sequence[Candle]
+) -> list[tuple[datetime, Candle | Signal]]:
+    """What came while ``flight`` travelled, in candle order (a candle before its own signal);
+    an entry's levels count from the candle that filled it, up to the last candle the session saw."""
+    start = report.candle_time if flight.purpose is OrderPurpose.ENTRY else None
+    last = held.last_candle_time
+    known = {c.open_time: c for c in [*history, *held.seen] if last is None or c.open_time <= last}
+    candles = [(c.open_time, 0, c) for c in known.values() if start is None or c.open_time >= start]
+    signals = [(s.candle_time, 1, s) for s in held.pending]
+    ordered = sorted([*candles, *signals], key=lambda entry: (entry[0], entry[1]))
+    return [(moment, item) for moment, _, item in ordered]
+
+
+def _replayed(state: SessionState, held: Position, item: Candle | Signal, moment: datetime) -> Tracked:
+    """One candle or signal of the backlog, at its own (event) time."""
+    step = timeframe_delta(state.spec.timeframe)
+    if isinstance(item, Candle):
+        if held.quantity == _ZERO or held.in_flight is not None:
+            return Tracked(position=held)
+        return _checked(state, held, item, close_time(item))
+    if state.status not in _RUNNING:
+        return Tracked(position=held)
+    wanted = held.derive(wanted=item.direction)
+    return _decided(state, wanted, item.price, item.candle_time, moment + step, item.signal_id)
+
+
+def _kept(held: Position, seen: list[Candle] | None = None, pending: list[Signal] | None = None) -> Position:
+    """``held`` with its backlog grown, bounded (the oldest go first)."""
+    return held.derive(seen=(seen if seen is not None else held.seen)[-MAX_SEEN:],
+                       pending=(pending if pending is not None else held.pending)[-MAX_SEEN:])  # fmt: skip
 
 
 def _unfilled(state: SessionState, report: ExecutionReport) -> Notification:
@@ -340,6 +397,18 @@ def _exit(state: SessionState, held: Position, purpose: OrderPurpose, at: dateti
 
 
 # ------------------------------------------------------------------------------------------ conversions
+
+
+_MARKS = ("mark_price", "last_candle_time", "updated_at", "seen", "pending")
+
+
+def moved(before: Position | None, after: Position) -> bool:
+    """Whether ``after`` differs from ``before`` in more than its marks and backlog (what the
+    ``positions`` topic is told of: its holding, money, levels, orders or trades)."""
+    if before is None:
+        return True
+    unmarked = {name: getattr(before, name) for name in _MARKS}
+    return after.derive(**unmarked) != before
 
 
 def holding_of(position: Position) -> Holding:

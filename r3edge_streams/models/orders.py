@@ -76,6 +76,7 @@ class Order(_OrderFields):
     fills: FillModel = FillModel()
     cash: Decimal = Decimal(0)  # the session's free quote when it decided (a paper buy may not spend more)
     holding: Decimal = Decimal(0)  # its base held then (a paper sell may not sell more)
+    reason: str = ""  # the decision's, in words (for the order's lineage)
 
 
 class ExecutionReport(Record):
@@ -139,3 +140,4 @@ class OrderState(Record):
     reports: int = 0
     reason: Optional[str] = None
     venue_order_id: Optional[str] = None
+    executions: list[ExecutionReport] = []  # every report sent of it, in order (its lineage)

@@ -13,6 +13,7 @@ from typing import Optional
 from .base import Record
 from .enums import Direction, OrderPurpose, OrderSide
 from .market import Candle
+from .signals import Signal
 
 
 class InFlight(Record):
@@ -30,8 +31,9 @@ class Position(Record):
     """Signed quantity (negative is short), average entry, money, protective levels, order in flight.
 
     ``cash`` and ``fees`` are in the quote currency; equity is cash + quantity x ``mark_price``.
-    ``realized_pnl`` is gross of fees (net = realized - fees). ``seen``: candles that came while
-    an entry was in flight, checked against its levels once it fills.
+    ``realized_pnl`` is gross of fees (net = realized - fees). ``seen`` and ``pending``: the
+    candles and signals that came while an order was in flight, taken in candle order once it
+    ends (its levels checked, its signals decided), so decisions follow event time at any speed.
     """
 
     session_id: str
@@ -54,6 +56,7 @@ class Position(Record):
     in_flight: Optional[InFlight] = None
     last_candle_time: Optional[datetime] = None
     seen: list[Candle] = []
+    pending: list[Signal] = []
     opened_at: Optional[datetime] = None
     decisions: int = 0  # orders decided so far: numbers the next order id
     trades: int = 0

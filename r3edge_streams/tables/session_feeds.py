@@ -1,6 +1,6 @@
 """The ``session_feeds`` table: sessionId -> SessionFeed (signals, prices and ticks taken once).
 
-Written only by the request intake (:mod:`r3edge_streams.agents.intake_requests`), co-partitioned with
+Written only by the PositionTracker (:mod:`r3edge_streams.agents.position_tracker`), co-partitioned with
 ``sessionsrequest`` and ``sessions``: the worker owning a session owns its feed.
 """
 

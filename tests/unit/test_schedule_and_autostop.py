@@ -101,6 +101,8 @@ def test_pnl_is_realised_plus_the_open_quantity_at_the_latest_price() -> None:
     assert session_pnl(position("10", "2", "100"), feed("90")) == Decimal("-10")
     assert session_pnl(position("10", "-2", "100"), feed("90")) == Decimal("30")
     assert session_pnl(position("10", "2", "100"), None) == Decimal("10")
+    # every fee paid counts against it (entry fees of the open position too): equity less capital
+    assert session_pnl(position("10", "2", "100").derive(fees=Decimal("1.5")), feed("90")) == Decimal("-11.5")
 
 
 def test_duration_auto_stop_counts_from_the_first_start() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from r3edge_streams.domain.tracking import Tracked, on_candle, on_report, on_signal, on_status
+from r3edge_streams.domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status
 from r3edge_streams.models import Direction, OrderPurpose, OrderSide, OrderStatus, SessionStatus
 from r3edge_streams.models.orders import ExecutionReport, RawOrder
 from r3edge_streams.models.positions import Position
@@ -136,3 +136,64 @@ def test_a_stop_during_an_entry_closes_the_position_once_the_entry_fills() -> No
     filled = on_report(stopped, closing, report(entered.order, 2, "10", "100"))
     assert filled.order is not None and filled.order.purpose is OrderPurpose.SESSION_STOP
     assert filled.order.quantity == Decimal(10)
+
+
+def test_signals_that_come_while_the_entry_travels_are_decided_in_candle_order_once_it_fills() -> None:
+    state = session()
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0 + 2 * MINUTE)
+    assert entered.order is not None
+    waiting = step(entered)
+    waiting = step(on_signal(state, waiting, signal(4, SHORT, "103"), T0 + 5 * MINUTE), waiting)
+    waiting = step(on_signal(state, waiting, signal(7, LONG, "99"), T0 + 8 * MINUTE), waiting)
+    assert waiting.in_flight is not None and len(waiting.pending) == 2  # nothing decided while it travels
+    filled = on_report(state, waiting, report(entered.order, 2, "10", "100"))
+    exit_order = filled.order  # the SHORT of candle 4, decided at its close, not at the fill's time
+    assert exit_order is not None and exit_order.purpose is OrderPurpose.EXIT
+    assert (exit_order.candle_time, exit_order.created_at, exit_order.reference_price) == (
+        T0 + 4 * MINUTE,
+        T0 + 5 * MINUTE,
+        d(103),
+    )
+    left = step(filled)
+    assert [s.direction for s in left.pending] == [LONG]  # the LONG of candle 7 waits for the exit
+    flat = on_report(state, left, report(exit_order, 5, "10", "103"))
+    again = flat.order
+    assert flat.trade is not None and again is not None and again.purpose is OrderPurpose.ENTRY
+    assert (again.candle_time, again.created_at) == (T0 + 7 * MINUTE, T0 + 8 * MINUTE)
+
+
+def test_a_refused_entry_is_told_and_not_retried_until_the_next_signal() -> None:
+    state = session()
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0 + 2 * MINUTE)
+    assert entered.order is not None
+    refused = report(entered.order, 2, "0", "100", status=OrderStatus.REJECTED).derive(last_price=None)
+    result = on_report(state, step(entered), refused)
+    assert result.order is None and [n.category for n in result.notices] == ["order.rejected"]
+    after = step(result)
+    assert after.in_flight is None and after.quantity == 0 and after.wanted is None
+    assert on_signal(state, after, signal(3, LONG, "101"), T0 + 4 * MINUTE).order is not None
+
+
+def test_an_entry_decided_late_checks_its_levels_on_the_candles_its_source_gives_back() -> None:
+    state = session(take_profit_pct="1")
+    held = None
+    for minute in range(2, 9):  # the prices of candles 2-8 came before the signal of candle 1
+        held = step(on_candle(state, held, bar(minute, "100", "100", "100", "100"), T0 + (minute + 1) * MINUTE), held)
+    entered = on_signal(state, held, signal(1, LONG, "100"), T0 + 9 * MINUTE)
+    assert entered.order is not None and step(entered).seen == []
+    history = [bar(m, "100", "101.5" if m == 5 else "100", "100", "100") for m in range(2, 12)]  # 9-11: unseen yet
+    filled = on_report(state, step(entered), report(entered.order, 2, "10", "100"), history)
+    exit_order = filled.order  # candle 5 reached the 1 % take-profit (101) after the fill at candle 2's open
+    assert exit_order is not None and exit_order.purpose is OrderPurpose.TAKE_PROFIT
+    assert (exit_order.candle_time, exit_order.trigger_price) == (T0 + 5 * MINUTE, d(101))
+    without = on_report(state, step(entered), report(entered.order, 2, "10", "100"))
+    assert without.order is None  # without them, only the candles still to come would be checked
+
+
+def test_the_positions_topic_hears_of_money_and_orders_not_of_a_new_mark() -> None:
+    state = session()
+    entered = step(on_signal(state, None, signal(1, LONG, "100"), T0 + 2 * MINUTE))
+    assert moved(None, entered)
+    marked = entered.derive(mark_price=d(101), last_candle_time=T0 + 3 * MINUTE, updated_at=T0 + 4 * MINUTE)
+    assert not moved(entered, marked)
+    assert moved(marked, marked.derive(in_flight=None)) and moved(marked, marked.derive(cash=d(1)))

@@ -1,0 +1,136 @@
+"""The PositionTracker: each session's requests taken once, its position moved by them and by its fills.
+
+Consumes ``sessionsrequest`` (signals, price updates with their candle, ticks, status changes)
+and ``executions`` (the fills and ends of the session's orders) through one joint channel,
+both keyed by sessionId and co-partitioned with ``sessions``, so one agent is the one writer
+of a session's ``session_feeds``, ``positions`` and ``trades``. A request first passes the
+session's feed (:mod:`r3edge_streams.domain.feeds`: repeats dropped), then the pure step of
+:mod:`r3edge_streams.domain.tracking`; a report goes to that step at once (it applies each
+report once by its sequence). Effects before state: the raw order (``raworders``),
+notifications and the new position (``positions``, when more than its mark moved: the price
+requests carry the marks) are confirmed by Kafka before the tables
+are written, so a crash in between repeats them under the same ids. After each request it
+checks the session's auto-stop conditions and, when one is reached, produces the stop on
+``sessioncommands``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from faust.types import StreamT
+
+from ..application import app
+from ..catalogue import EXECUTIONS, NOTIFICATIONS, POSITIONS, RAWORDERS, SESSIONCOMMANDS, SESSIONSREQUEST
+from ..collection import registry
+from ..domain.autostop import auto_stop_command, auto_stop_reason, watched
+from ..domain.candles import timeframe_delta
+from ..domain.feeds import apply_request
+from ..domain.sessions import strategy_instance_id
+from ..domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status
+from ..models import Candle, OrderPurpose, Position, RequestKind, SessionFeed, SessionRequest, SessionState, TradeLog
+from ..models.orders import ExecutionReport
+from ..streams import Refusal, consume_each
+from ..tables.positions import positions
+from ..tables.session_feeds import session_feeds
+from ..tables.session_positions import session_positions
+from ..tables.sessions import sessions
+from ..tables.trades import trades
+from ..topics import joint_channel, publish, publish_many
+
+log = logging.getLogger(__name__)
+KEPT_TRADES = 1000  # round trips kept per session in the ``trades`` table
+CATCH_UP_LIMIT = 1000  # candles read back at most for an entry decided late
+CATCH_UP_TIMEOUT = 10.0  # seconds the market's source may take for them
+_stopping: dict[str, int] = {}  # session -> version a stop was sent for (not to send it per request)
+
+
+@app.agent(joint_channel(SESSIONSREQUEST, EXECUTIONS), name="position_tracker")
+async def position_tracker_agent(stream: StreamT[bytes]) -> None:
+    """Requests through the feed, then the position step; reports straight to the position step."""
+    await consume_each(stream, [(SESSIONSREQUEST, take_request), (EXECUTIONS, take_report)])
+
+
+async def take_request(request: SessionRequest) -> None:
+    state = sessions.get(request.session_id)
+    following = strategy_instance_id(state.spec) if state is not None else None
+    held = session_feeds.get(request.session_id)
+    feed = apply_request(held, request, following)
+    if feed is not None:
+        if state is not None:
+            await _apply(request.session_id, _tracked(state, request))
+        session_feeds[request.session_id] = feed
+    await _watch(state, feed or held, request)
+
+
+def _tracked(state: SessionState, request: SessionRequest) -> Tracked:
+    position = positions.get(request.session_id)
+    if request.kind is RequestKind.SIGNAL and request.signal is not None:
+        return on_signal(state, position, request.signal, request.at)
+    if request.kind is RequestKind.PRICE and request.candle is not None:
+        return on_candle(state, position, request.candle, request.at)
+    if request.kind is RequestKind.SESSION and request.status is not None:
+        return on_status(state, position, request.status, bool(request.keep_positions), request.at)
+    return Tracked()
+
+
+async def take_report(report: ExecutionReport) -> None:
+    state = sessions.get(report.session_id)
+    if state is None:
+        raise Refusal(f"no session {report.session_id} for the report of order {report.order_id}")
+    position = positions.get(report.session_id)
+    result = on_report(state, position, report, await _catch_up(state, position, report))
+    if result.problem is not None:
+        raise Refusal(result.problem)
+    await _apply(report.session_id, result)
+
+
+async def _catch_up(state: SessionState, position: Position | None, report: ExecutionReport) -> Sequence[Candle]:
+    """The market's candles from an entry's fill candle to the last one the session saw, when the
+    session saw that candle before the signal that decided the entry (signals travel a longer
+    path than prices): read from the market's source, so its levels are checked on them too. An
+    unreachable source leaves them unchecked, logged; the next candle is checked as always."""
+    last = position.last_candle_time if position is not None else None
+    fill = report.candle_time
+    if report.purpose is not OrderPurpose.ENTRY or report.last_quantity <= 0 or fill is None or last is None:
+        return ()
+    if fill > last or (position is not None and any(c.open_time <= fill for c in position.seen)):
+        return ()  # nothing passed yet, or the candles seen while it travelled cover it
+    spec = state.spec
+    count = min(int((last - fill) / timeframe_delta(spec.timeframe)) + 1, CATCH_UP_LIMIT)
+    try:
+        fetched = await asyncio.wait_for(
+            registry.get(spec.exchange).fetch_candles(spec.symbol, spec.timeframe, fill, count), CATCH_UP_TIMEOUT
+        )
+    except Exception as exc:  # noqa: BLE001 - a source that fails must not stop the session's fills
+        log.warning("session %s: candles since %s unavailable (%r): levels checked from the next one",
+                    state.session_id, fill.isoformat(), exc)  # fmt: skip
+        return ()
+    return [c for c in fetched if isinstance(c, Candle) and fill <= c.open_time <= last]
+
+
+async def _apply(session_id: str, result: Tracked) -> None:
+    """Effects first (confirmed), then the tables."""
+    if result.order is not None:
+        await publish(RAWORDERS, result.order)
+    await publish_many(NOTIFICATIONS, result.notices)
+    if result.position is not None and moved(positions.get(session_id), result.position):
+        await publish(POSITIONS, result.position)
+    if result.trade is not None:
+        log_ = trades.get(session_id) or TradeLog(session_id=session_id)
+        if all(t.number != result.trade.number for t in log_.trades):
+            trades[session_id] = log_.derive(trades=[*log_.trades, result.trade][-KEPT_TRADES:])
+    if result.position is not None:
+        positions[session_id] = result.position
+
+
+async def _watch(state: SessionState | None, feed: SessionFeed | None, request: SessionRequest) -> None:
+    if state is None or _stopping.get(state.session_id) == state.version or not watched(state):
+        return
+    reason = auto_stop_reason(state, feed, session_positions.get(state.session_id), request.at)
+    if reason is not None:
+        log.info("session %s: %s", state.session_id, reason)
+        await publish(SESSIONCOMMANDS, auto_stop_command(state, reason, max(request.at, state.updated_at)))
+        _stopping[state.session_id] = state.version
