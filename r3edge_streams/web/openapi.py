@@ -227,6 +227,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": session_answer, "202": _ACCEPTED, **_errors(*_WRITE_ERRORS)},
             },
         },
+        **_trading_paths(),
         "/strategies": {
             "get": {
                 "summary": "Strategy instances",
@@ -277,6 +278,44 @@ def _paths() -> dict[str, Any]:
             }
         },
     }
+
+
+def _read_view(summary: str, parameter: dict[str, Any], answer: str, *extra: dict[str, Any]) -> dict[str, Any]:
+    """A read-only view of one key: 200 with an object, the usual errors."""
+    return {
+        "parameters": [parameter],
+        "get": {
+            "summary": summary,
+            "security": _READ,
+            "parameters": list(extra),
+            "responses": {"200": _json(answer, {"type": "object"}), **_errors(400, 403, 404, 502, 503)},
+        },
+    }
+
+
+def _trading_paths() -> dict[str, Any]:
+    order_id = {"name": "order_id", "in": "path", "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}  # fmt: skip
+    account = {"name": "account", "in": "path", "required": True,
+               "schema": {"type": "string", "minLength": 1, "maxLength": 200}}  # fmt: skip
+    return {
+        "/sessions/{session_id}/position": _read_view(
+            "The session's position: quantity, average entry, cash, fees, levels, order in flight, equity, PnL",
+            SESSION_ID, "the position"),
+        "/sessions/{session_id}/trades": _read_view(
+            "The session's round trips (entry and exit time and price, quantity, fees, net PnL, exit reason)",
+            SESSION_ID, "its trades, oldest first"),
+        "/sessions/{session_id}/equity": _read_view(
+            "The equity curve: capital, after each round trip, and now", SESSION_ID, "equity points"),
+        "/sessions/{session_id}/orders": _read_view(
+            "The session's orders with their fills (gathered from every worker)", SESSION_ID, "its orders", _SCOPE),
+        "/orders/{order_id}": _read_view(
+            "An order's lineage: candle and signal, decision, sized order, execution reports and fills",
+            order_id, "the order and why it exists"),
+        "/accounts/{account}/exposure": _read_view(
+            "What an account's open orders and positions commit (the account-wide limit's ledger)",
+            account, "the exposure"),
+    }  # fmt: skip
 
 
 def with_gate_errors(paths: dict[str, Any]) -> dict[str, Any]:

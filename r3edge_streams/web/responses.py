@@ -8,6 +8,7 @@ reading with a 413 however it is framed (Content-Length, chunked, compressed).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from aiohttp import web as aioweb
@@ -18,7 +19,7 @@ from ..models import MalformedMessage, loads_json
 from .errors import HttpError
 from .inputs import has_lone_surrogate
 
-__all__ = ["MAX_BODY_BYTES", "HttpError", "json_body"]
+__all__ = ["MAX_BODY_BYTES", "HttpError", "json_body", "utc_iso"]
 JSON_TYPE = "application/json"
 
 
@@ -38,3 +39,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if has_lone_surrogate(payload):
         raise HttpError(400, "invalid JSON: a string holds a lone surrogate escape (\\ud800-\\udfff)")
     return payload
+
+
+def utc_iso(moment: datetime) -> str:
+    """UTC time as the messages write it (``...Z``)."""
+    return moment.isoformat().replace("+00:00", "Z")

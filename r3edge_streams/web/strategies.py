@@ -22,7 +22,7 @@ from ..topics import publish
 from .auth import READ, TRADER, require
 from .cluster import gather, local_items, routed
 from .inputs import choice, flag, query_of
-from .responses import HttpError
+from .responses import HttpError, utc_iso
 
 LOCAL_SCOPE = "local"
 
@@ -93,10 +93,5 @@ def _describe(instance: ActiveStrategy) -> dict[str, Any]:
         "active": instance.active,
         "failed": window.failed if window and window.generation >= instance.generation else None,
         "reset_pending": bool(window and window.failed and window.generation < instance.generation),
-        "last_candle": _iso(window.last_open) if window and window.last_open else None,
+        "last_candle": utc_iso(window.last_open) if window and window.last_open else None,
     }
-
-
-def _iso(moment: datetime) -> str:
-    """UTC time as the messages write it (``...Z``)."""
-    return moment.isoformat().replace("+00:00", "Z")

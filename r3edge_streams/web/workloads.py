@@ -8,7 +8,6 @@ exchange failure, a timeout, a failed read-back of the cursor). Filters: ``excha
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from faust import web
@@ -21,6 +20,7 @@ from ..tables.workloads import workloads
 from .auth import READ, require
 from .cluster import gather, local_items, me
 from .inputs import choice, flag, query_of, single
+from .responses import utc_iso
 
 LOCAL_SCOPE = "local"
 _FILTERS = ("exchange", "symbol", "timeframe")
@@ -62,15 +62,10 @@ def _describe(market: str, workload: Workload) -> dict[str, Any]:
         "active": workload.active,
         "sessions": workload.sessions,
         "worker": me(),
-        "last_open_time": _iso(status.last_open) if status and status.last_open else None,
+        "last_open_time": utc_iso(status.last_open) if status and status.last_open else None,
         "lag_seconds": lag.total_seconds() if lag is not None else None,
         "published": status.published if status else 0,
         "rejected": status.rejected if status else 0,
         "error": status.error if status else None,
-        "error_at": _iso(status.error_at) if status and status.error_at else None,
+        "error_at": utc_iso(status.error_at) if status and status.error_at else None,
     }
-
-
-def _iso(moment: datetime) -> str:
-    """UTC time as the messages write it (``...Z``)."""
-    return moment.isoformat().replace("+00:00", "Z")

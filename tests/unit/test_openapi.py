@@ -10,6 +10,7 @@ import schemathesis
 import r3edge_streams.web.health  # noqa: F401 - registers the views
 import r3edge_streams.web.sessions  # noqa: F401
 import r3edge_streams.web.strategies  # noqa: F401
+import r3edge_streams.web.trading  # noqa: F401
 import r3edge_streams.web.workloads  # noqa: F401
 from r3edge_streams.application import app
 from r3edge_streams.models import SessionSpec
