@@ -25,20 +25,36 @@ from hypothesis import strategies as st
 from r3edge_streams.catalogue import SPECS
 from r3edge_streams.domain.activation import apply_strategy_command
 from r3edge_streams.domain.autostop import auto_stop_reason
+from r3edge_streams.domain.execution import on_order, on_venue_event
+from r3edge_streams.domain.exposure import AccountLimits
 from r3edge_streams.domain.fanout import price_updates, strategy_candles
 from r3edge_streams.domain.feeds import apply_request
+from r3edge_streams.domain.money import on_account_event, sized
 from r3edge_streams.domain.sessions import Applied, apply_command, strategy_changes
+from r3edge_streams.domain.tracking import fresh, on_candle, on_report, on_signal, on_status
 from r3edge_streams.domain.workloads import apply_workload_command
+from r3edge_streams.exchanges.paper import default_rules
 from r3edge_streams.models import (
+    AccountEvent,
     ActiveStrategy,
     Candle,
+    ExecutionReport,
+    InFlight,
     MalformedMessage,
+    Order,
+    OrderFill,
+    OrderPurpose,
+    OrderSide,
+    OrderStatus,
+    Position,
+    RawOrder,
     SessionCommand,
     SessionRequest,
     SessionState,
     SessionStatus,
     StrategyCandle,
     StrategyCommand,
+    VenueEvent,
     Workload,
     WorkloadCommand,
     encode_key,
@@ -56,8 +72,21 @@ CONSUMED = [
     "sessionsrequest",
     "positions",
     "strategycommands",
+    "raworders",
+    "accountorders",
+    "orders",
+    "venueevents",
+    "executions",
 ]
 T0 = datetime(2017, 11, 5, tzinfo=timezone.utc)
+KEY_FIELDS = {  # the field a topic's key is (session_id when not named)
+    "strategycommands": "strategy_id",
+    "strategiesdata": "strategy_id",
+    "raworders": "order_id",
+    "orders": "order_id",
+    "venueevents": "order_id",
+    "accountorders": "account",
+}
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
@@ -165,7 +194,7 @@ def _key_of(topic: str, payload: dict[str, Any]) -> bytes | None:
         field = {"workloadcommands": None, "marketdata": None}.get(topic, "")
         if field is None:
             return encode_key(f"{payload['exchange']}:{payload['symbol']}:{payload['timeframe']}")
-        name = {"strategycommands": "strategy_id", "strategiesdata": "strategy_id"}.get(topic, "session_id")
+        name = KEY_FIELDS.get(topic, "session_id")
         return encode_key(str(payload[name]))
     except (KeyError, TypeError):
         return encode_key("k")
@@ -220,6 +249,29 @@ def _command_steps(command: SessionCommand) -> None:
             auto_stop_reason(decision.state, None, None, command.issued_at)
 
 
+def _request_steps(request: SessionRequest) -> None:
+    """The tracker's feed, auto-stop and position step, from no position."""
+    apply_request(None, request, "st")
+    auto_stop_reason(SESSION, None, None, request.at)
+    if request.signal is not None:
+        on_signal(SESSION, None, request.signal, request.at)
+    if request.candle is not None:
+        on_candle(SESSION, None, request.candle, request.at)
+    if request.status is not None:
+        on_status(SESSION, fresh(SESSION, T0).derive(quantity=Decimal(1)), request.status, False, request.at)
+
+
+def _waiting(order_id: str) -> Position:
+    """A position whose entry ``order_id`` is in flight."""
+    flight = InFlight(order_id=order_id, purpose=OrderPurpose.ENTRY, side=OrderSide.BUY, decided_at=T0)
+    return fresh(SESSION, T0).derive(in_flight=flight)
+
+
+def _venue_news(order_id: str) -> VenueEvent:
+    fill = OrderFill(trade_id="t1", quantity=Decimal("0.5"), price=Decimal(100), fee=Decimal(0), at=T0)
+    return VenueEvent(event_id="e", order_id=order_id, status=OrderStatus.FILLED, at=T0, fills=[fill])
+
+
 def _step_on(record: Record) -> None:
     """Run the pure step the record's agent runs, from no state and from a live one."""
     steps: dict[type, Callable[[Any], Any]] = {
@@ -228,7 +280,12 @@ def _step_on(record: Record) -> None:
         StrategyCommand: lambda c: [apply_strategy_command(i, c) for i in (None, INSTANCE)],
         Candle: lambda c: (strategy_candles(c, WORKLOAD), price_updates(c, WORKLOAD)),
         StrategyCandle: lambda m: step(INSTANCE, None, m.candle, create("sma_cross", {"fast": 2, "slow": 3})),
-        SessionRequest: lambda r: (apply_request(None, r, "st"), auto_stop_reason(SESSION, None, None, r.at)),
+        SessionRequest: _request_steps,
+        ExecutionReport: lambda r: [on_report(SESSION, p, r) for p in (None, _waiting(r.order_id))],
+        RawOrder: lambda r: sized(r, default_rules(r.symbol)),
+        AccountEvent: lambda e: on_account_event(None, e, AccountLimits(Decimal(5000), 3)),
+        Order: lambda o: on_venue_event(on_order(None, o, o.created_at).state, _venue_news(o.order_id)),
+        VenueEvent: lambda e: on_venue_event(None, e),
     }
     run = steps.get(type(record))
     if run is not None:
