@@ -374,3 +374,51 @@ async def test_ten_sessions_on_one_account_never_exceed_its_exposure_limit_on_tw
         assert "would exceed its limit 5000" in (r["reason"] or ""), r  # refused with the reason: the account's
     exposure = request("GET", f"{first.url}/accounts/shared/exposure").body
     assert Decimal(exposure["notional"]) <= Decimal(5000)
+
+
+# ------------------------------------------------------------------ bad input on the money path's topics
+
+
+async def test_orders_and_reports_nobody_asked_for_change_no_position_and_are_told(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, tmp_path: Path
+) -> None:
+    """From outside: a raw order for a session that does not exist, a malformed report, a fill of an
+    order the session never made. Dead letters with the reason; the session's position is untouched."""
+    (tmp_path / "replay").mkdir()
+    (tmp_path / "replay" / "MADEA_USD-1m.json").write_text(json.dumps(MARKETS["MADEA_USD"]))
+    worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(tmp_path / "replay"), "R3EDGE_REPLAY_SPEED": SPEED,
+                                "R3EDGE_COLLECT_INTERVAL": "0.5", "R3EDGE_COLLECT_LOOKBACK": "5000"})  # fmt: skip
+    await asyncio.to_thread(lambda: worker.start().wait_ready())
+    body = {**spec(), "symbol": "MADEA/USD", "parameters": {"fast": 2, "slow": 3}, "session_id": "real"}
+    assert request("POST", f"{worker.url}/sessions", body).status == 201
+    assert request("POST", f"{worker.url}/sessions/real/start").status in (200, 202)
+
+    async def long() -> dict[str, Any] | Pending:
+        held = request("GET", f"{worker.url}/sessions/real/position").body
+        done = Decimal(held.get("quantity", "0")) > 0 and held.get("in_flight") is None
+        return held if done else Pending(str(held))
+
+    before = await wait_for_async(long, 120, interval=1, what="the session's entry filled")
+    raw = next(r for r in await values(kafka, f"{topic_prefix}.raworders") if r["order_id"] == "real:o1")
+    ghost = {**raw, "order_id": "ghost:o1", "session_id": "ghost"}
+    stranger = {"execution_id": "real:o7:1", "order_id": "real:o7", "session_id": "real", "status": "filled",
+                "filled_quantity": "5", "at": "2020-01-01T00:50:00Z", "average_price": "1", "sequence": 1,
+                "last_quantity": "5", "last_price": "1", "side": "buy", "purpose": "entry"}  # fmt: skip
+    await produce(kafka.bootstrap, f"{topic_prefix}.raworders", [(encode_key("ghost:o1"), json.dumps(ghost).encode())])
+    await produce(kafka.bootstrap, f"{topic_prefix}.executions", [
+        (encode_key("real"), b'{"execution_id": "x", "status": "filled", "filled_quantity": "NaN"}'),
+        (encode_key("real"), json.dumps(stranger).encode()),
+    ])  # fmt: skip
+
+    async def told() -> list[str] | Pending:
+        reasons = [d.get("reason") or "" for d in await values(kafka, f"{topic_prefix}.deadletters")]
+        wanted = ["no session ghost", "real:o7 is not the order session real waits for"]
+        found = [w for w in wanted if any(w in r for r in reasons)]
+        malformed = [r for r in reasons if "real:o7" not in r and "ghost" not in r]
+        return reasons if len(found) == 2 and malformed else Pending(str(reasons))
+
+    await wait_for_async(told, 120, interval=2, what="the three dead letters")
+    after = request("GET", f"{worker.url}/sessions/real/position").body
+    for field in ("quantity", "cash", "fees", "realized_pnl", "average_entry_price", "decisions"):
+        assert after[field] == before[field], field
+    assert request("GET", f"{worker.url}/health").status == 200
