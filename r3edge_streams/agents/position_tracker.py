@@ -29,7 +29,7 @@ from ..domain.autostop import auto_stop_command, auto_stop_reason, watched
 from ..domain.candles import timeframe_delta
 from ..domain.feeds import apply_request
 from ..domain.sessions import strategy_instance_id
-from ..domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status
+from ..domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status, tracks
 from ..models import Candle, OrderPurpose, Position, RequestKind, SessionFeed, SessionRequest, SessionState, TradeLog
 from ..models.orders import ExecutionReport
 from ..streams import Refusal, consume_each
@@ -66,6 +66,8 @@ async def take_request(request: SessionRequest) -> None:
 
 
 def _tracked(state: SessionState, request: SessionRequest) -> Tracked:
+    if not tracks(state):
+        return Tracked()
     position = positions.get(request.session_id)
     if request.kind is RequestKind.SIGNAL and request.signal is not None:
         return on_signal(state, position, request.signal, request.at)

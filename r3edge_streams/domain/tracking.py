@@ -32,6 +32,7 @@ from ..models import (
     OrderStatus,
     OrderType,
     RawOrder,
+    SessionMode,
     SessionState,
     SessionStatus,
     Severity,
@@ -56,6 +57,13 @@ class Tracked:
     notices: list[Notification] = field(default_factory=list)
     trade: Trade | None = None
     problem: str | None = None  # the event cannot apply to this session (dead-lettered with this reason)
+
+
+def tracks(state: SessionState) -> bool:
+    """Whether the tracker keeps a position for the session and trades it: paper and live
+    sessions do; a backtest session gets its signals and prices on the Kafka path, and its
+    trades will come from the backtest driver, which runs these same steps in one process."""
+    return state.spec.mode is not SessionMode.BACKTEST
 
 
 def fresh(state: SessionState, at: datetime) -> Position:

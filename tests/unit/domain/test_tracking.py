@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from r3edge_streams.domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status
-from r3edge_streams.models import Direction, OrderPurpose, OrderSide, OrderStatus, SessionStatus
+from r3edge_streams.domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status, tracks
+from r3edge_streams.models import Direction, OrderPurpose, OrderSide, OrderStatus, SessionMode, SessionStatus
 from r3edge_streams.models.orders import ExecutionReport, RawOrder
 from r3edge_streams.models.positions import Position
 from tests.kit.factories import MINUTE, T0, bar, d, session, signal
@@ -197,3 +197,10 @@ def test_the_positions_topic_hears_of_money_and_orders_not_of_a_new_mark() -> No
     marked = entered.derive(mark_price=d(101), last_candle_time=T0 + 3 * MINUTE, updated_at=T0 + 4 * MINUTE)
     assert not moved(entered, marked)
     assert moved(marked, marked.derive(in_flight=None)) and moved(marked, marked.derive(cash=d(1)))
+
+
+def test_only_paper_and_live_sessions_are_tracked_on_the_kafka_path() -> None:
+    state = session()
+    assert tracks(state)
+    backtest = state.derive(spec=state.spec.derive(mode=SessionMode.BACKTEST))
+    assert not tracks(backtest)
