@@ -114,7 +114,7 @@ SESSIONCOMMANDS: TopicSpec[SessionCommand] = TopicSpec(
     "sessioncommands",
     "sessionId",
     SessionCommand,
-    "web views, external clients, request intake (auto-stop)",
+    "web views, external clients, PositionTracker (auto-stop)",
     "SessionManager",
     key_of=_field("session_id"),
 )
@@ -123,7 +123,7 @@ SESSIONSREQUEST: TopicSpec[SessionRequest] = TopicSpec(
     "sessionId",
     SessionRequest,
     "StrategyExecutor, Scheduler, DataCollect",
-    "request intake (session feeds, auto-stop), PositionTracker",
+    "PositionTracker (feeds, positions, auto-stop)",
     key_of=_field("session_id"),
     check=rules.request_rule,
 )
