@@ -42,7 +42,8 @@ R = TypeVar("R", bound=Record)
 @dataclass(frozen=True)
 class TopicSpec(Generic[R]):
     """One catalogue entry, carrying values of type ``R``. ``key_of`` gives the key a value must
-    travel under (None: any); ``check`` is the topic's domain rule (None: the codec suffices)."""
+    travel under (None: any); ``check`` is the topic's domain rule (None: the codec suffices);
+    ``sealed`` topics move money: consumers take only records this deployment sealed (:mod:`.seals`)."""
 
     name: str
     key: str
@@ -52,6 +53,7 @@ class TopicSpec(Generic[R]):
     key_of: Callable[[R], str | None] | None = None
     retention: timedelta | None = None
     check: Callable[[R], str | None] | None = None
+    sealed: bool = False
 
     def decode(self, key: bytes | None, value: bytes | None) -> tuple[str | None, R]:
         """The key and record of a message of this topic, or MalformedMessage saying why not: it
@@ -144,6 +146,7 @@ RAWORDERS: TopicSpec[RawOrder] = TopicSpec(
     "MoneyManager (sizing agent)",
     key_of=_field("order_id"),
     check=rules.raw_order_rule,
+    sealed=True,
 )
 ORDERS: TopicSpec[Order] = TopicSpec(
     "orders",
@@ -153,6 +156,7 @@ ORDERS: TopicSpec[Order] = TopicSpec(
     "OrderManager (order agent)",
     key_of=_field("order_id"),
     check=rules.order_rule,
+    sealed=True,
 )
 EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "executions",
@@ -162,6 +166,7 @@ EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "PositionTracker, NotificationService",
     key_of=_field("session_id"),
     check=rules.execution_rule,
+    sealed=True,
 )
 POSITIONS: TopicSpec[Position] = TopicSpec(
     "positions",
@@ -180,6 +185,7 @@ ACCOUNTORDERS: TopicSpec[AccountEvent] = TopicSpec(
     "MoneyManager (account agent: exposure)",
     key_of=_field("account"),
     check=rules.account_event_rule,
+    sealed=True,
 )
 VENUEEVENTS: TopicSpec[VenueEvent] = TopicSpec(
     "venueevents",
@@ -189,6 +195,7 @@ VENUEEVENTS: TopicSpec[VenueEvent] = TopicSpec(
     "OrderManager (order agent)",
     key_of=_field("order_id"),
     check=rules.venue_event_rule,
+    sealed=True,
 )
 NOTIFICATIONS: TopicSpec[Notification] = TopicSpec(
     "notifications",
@@ -225,8 +232,10 @@ SPECS: dict[str, TopicSpec[Any]] = {spec.name: spec for spec in CATALOGUE}
 
 def markdown_table() -> str:
     """The README's topic table, generated from the catalogue (a test keeps the README equal)."""
-    rows = ["| topic | key | value | producers | consumers |", "|---|---|---|---|---|"]
-    rows += [f"| `{s.name}` | {s.key} | `{s.value_type.__name__}` | {s.producers} | {s.consumers} |" for s in CATALOGUE]
+    rows = ["| topic | key | value | producers | consumers | sealed |", "|---|---|---|---|---|---|"]
+    for s in CATALOGUE:
+        sealed = "yes" if s.sealed else ""
+        rows.append(f"| `{s.name}` | {s.key} | `{s.value_type.__name__}` | {s.producers} | {s.consumers} | {sealed} |")
     return "\n".join(rows)
 
 

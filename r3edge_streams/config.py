@@ -15,6 +15,7 @@ import re
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -80,6 +81,9 @@ class Settings:
     accounts_file: Path | None = None  # exchange credentials by account name (JSON), read by the worker
     command_wait: float = 10.0  # seconds a view waits for the agent's decision before answering 202
     order_timeout: float = 300.0  # seconds an order may stay open on a paper venue before it expires
+    #: the key that seals the money path's records (:mod:`.seals`): shared by every worker of the
+    #: deployment, never shown; unset, the workers share a key file beside their data folders
+    seal_key: str = dataclass_field(default="", repr=False)
 
     @property
     def app_id(self) -> str:
@@ -89,6 +93,12 @@ class Settings:
     def topic_name(self, name: str) -> str:
         """The Kafka topic name of catalogue topic ``name`` in this environment."""
         return f"{self.topic_prefix}.{name}" if self.topic_prefix else name
+
+    @property
+    def seal_key_file(self) -> Path:
+        """Where the workers keep the seal key they share when ``seal_key`` is unset: beside the
+        data folders (their common parent, e.g. a volume of ``{hostname}`` folders)."""
+        return self.data_dir.parent / "seal.key"
 
     @property
     def embedded_broker(self) -> bool:
@@ -176,6 +186,12 @@ def _api_tokens(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _seal_key(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. openssl rand -hex 32)")
+    return raw
+
+
 def _log_level(raw: str) -> str:
     level = raw.lower()
     if level not in ("debug", "info", "warning", "error", "critical"):
@@ -221,11 +237,12 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "accounts_file": Path,
     "command_wait": _seconds,
     "order_timeout": _seconds,
+    "seal_key": _seal_key,
 }
 
 
 #: settings whose raw value holds secrets: never echoed in errors
-_SECRET_FIELDS = frozenset({"api_tokens"})
+_SECRET_FIELDS = frozenset({"api_tokens", "seal_key"})
 
 
 def env_name(field: str) -> str:

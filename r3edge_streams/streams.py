@@ -3,10 +3,12 @@
 In: a Faust stream over a catalogue topic (raw bytes) and the agent's step, a coroutine taking
 one decoded record. Out: the step run once for every message that passes the strict codec,
 travels under its key on the partition that key belongs to, and keeps the topic's domain rules
-(``TopicSpec.check``). Every other message, and every message whose step raises, goes to
-``deadletters`` with the reason, its original bytes (cut to a bounded size, with the original's
-size and digest) and its source position; the stream goes on with the next message, so one
-message can neither crash nor stall an agent, and other keys are untouched. A keyed message
+(``TopicSpec.check``); on the money path's topics it must also carry this deployment's seal
+(:mod:`.seals`), so nothing from outside is sized, reserved, placed or booked. Every other
+message, and every message whose step raises, goes to ``deadletters`` with the reason, its
+original bytes (cut to a bounded size, with the original's size and digest) and its source
+position; the stream goes on with the next message, so one message can neither crash nor stall
+an agent, and other keys are untouched. A keyed message
 found on another partition than its key's is forwarded there (never applied where it landed).
 A step that fails because Kafka itself is unavailable (a retriable Kafka error) is retried
 with back-off instead: that is no fault of the message.
@@ -30,10 +32,11 @@ from faust.types.tuples import Message
 from .application import settings
 from .catalogue import DEADLETTERS, TopicSpec
 from .domain.candles import Fetched, InvalidCandle
-from .models import DeadLetter, MalformedMessage, encode_key
+from .models import DeadLetter, MalformedMessage
 from .models.base import Record
 from .models.codec import partition_of
-from .topics import channel, publish, topic_name
+from .seals import check as check_seal
+from .topics import channel, publish, seal_key, topic_name
 
 M = TypeVar("M", bound=Record)
 Step = Callable[[M], Awaitable[None]]
@@ -68,6 +71,11 @@ async def consume_each(stream: StreamT[bytes], routes: Sequence[tuple[TopicSpec[
 
 
 async def _take(message: Message, spec: TopicSpec[M], step: Step[M]) -> None:
+    if spec.sealed:
+        problem = check_seal(seal_key(), spec.name, message.key, message.value, message.headers)
+        if problem is not None:
+            await reject(message, problem)
+            return
     try:
         key, value = spec.decode(message.key, message.value)
     except MalformedMessage as exc:
@@ -94,7 +102,9 @@ async def _forward(message: Message, spec: TopicSpec[M], key: str) -> None:
         key,
         owner,
     )
-    future = await channel(spec).send(key=encode_key(key), value=message.value, partition=owner)
+    future = await channel(spec).send(
+        key=message.key, value=message.value, partition=owner, headers=message.headers
+    )  # the same bytes and headers: a seal travels with its record
     await future
 
 

@@ -4,7 +4,8 @@ In: settings (prefix, partitions, replication) and the catalogue's typed handles
 (:mod:`.catalogue`). Out: ``channel(spec)``, the Faust topic of a handle (for ``app.agent``),
 ``joint_channel(*specs)`` over several (for one agent that consumes them all),
 ``topic_name(spec)``, its Kafka name,
-and ``publish``/``publish_many``, which take a handle and values of its type. Topics carry raw
+and ``publish``/``publish_many``, which take a handle and values of its type and seal the
+records of the money path's topics (:mod:`.seals`, with ``seal_key``). Topics carry raw
 bytes at the Faust level: keys and values are JSON written by the records and read back by the
 strict codec in :mod:`.streams`, so a malformed message becomes a dead letter instead of
 crashing an agent. Every topic has the same partition count, so a keyed table and the stream
@@ -15,6 +16,7 @@ any consumer subscribes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 import faust
@@ -23,6 +25,7 @@ from .application import app, settings
 from .catalogue import CATALOGUE, TopicSpec
 from .models.base import Record
 from .models.codec import encode_key
+from .seals import headers_for, load_key
 
 R = TypeVar("R", bound=Record)
 
@@ -70,6 +73,12 @@ def joint_channel(*specs: TopicSpec[Any]) -> faust.TopicT:
     return joint
 
 
+@cache
+def seal_key() -> bytes:
+    """This deployment's seal key (read once; see :mod:`.seals`)."""
+    return load_key(settings.seal_key, settings.seal_key_file)
+
+
 def topic_name(spec: TopicSpec[Any]) -> str:
     """The Kafka name of ``spec``'s topic (with this deployment's prefix)."""
     return settings.topic_name(spec.name)
@@ -90,9 +99,9 @@ async def publish_many(topic: TopicSpec[R], values: Sequence[R], key: str | None
     pending = []
     for value in values:
         value_key = key if key is not None else (topic.key_of(value) if topic.key_of else None)
-        pending.append(
-            await target.send(key=encode_key(value_key) if value_key is not None else None, value=value.dumps())
-        )
+        raw_key, raw_value = encode_key(value_key) if value_key is not None else None, value.dumps()
+        headers = headers_for(seal_key(), topic.name, raw_key, raw_value) if topic.sealed else None
+        pending.append(await target.send(key=raw_key, value=raw_value, headers=headers))
     if confirm:
         for future in pending:
             await future

@@ -17,7 +17,7 @@ from r3edge_streams.models import encode_key
 from tests.integration.test_datacollect_replay import values
 from tests.integration.test_strategy_signals import expected_signals
 from tests.kit.http import Pending, request, wait_for_async
-from tests.kit.kafka import produce
+from tests.kit.kafka import produce, read_all, seal_headers
 from tests.kit.workers import Worker, settle_async
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
@@ -161,14 +161,14 @@ async def test_a_crash_between_placing_and_reporting_and_a_redelivered_order_mak
         return reply.body["items"] if done else Pending(await pipeline(kafka, topic_prefix, reply.body))
 
     await wait_for_async(two_trades, 240, interval=2, what="two round trips after the restart")
-    first = [o for o in await values(kafka, f"{topic_prefix}.orders") if o["order_id"] == "k1:o1"]
-    news = [e for e in await values(kafka, f"{topic_prefix}.venueevents") if e["order_id"] == "k1:o1"]
+    first = [r for r in await read_all(kafka.bootstrap, f"{topic_prefix}.orders") if r.key == encode_key("k1:o1")]
+    news = [r for r in await read_all(kafka.bootstrap, f"{topic_prefix}.venueevents") if r.key == encode_key("k1:o1")]
     # at least once: a crash before the offsets' commit sends the same order again (the order
-    # agent keeps one fill per order id), so every copy on the topic is the same order
-    assert first and all(o == first[0] for o in first) and news, first
-    await produce(kafka.bootstrap, f"{topic_prefix}.orders", [(encode_key("k1:o1"), json.dumps(first[0]).encode())])
-    await produce(kafka.bootstrap, f"{topic_prefix}.venueevents",
-                  [(encode_key("k1:o1"), json.dumps(e).encode()) for e in news])  # fmt: skip
+    # agent keeps one fill per order id), so every copy on the topic is the same sealed order
+    assert first and all((r.value, r.headers) == (first[0].value, first[0].headers) for r in first) and news
+    for topic, records in (("orders", first[:1]), ("venueevents", news)):  # redelivered: the same bytes and seal
+        await produce(kafka.bootstrap, f"{topic_prefix}.{topic}", [(r.key, r.value) for r in records],
+                      [list(r.headers) for r in records])  # fmt: skip
     await settle_async(5)
     reports = [r for r in await values(kafka, f"{topic_prefix}.executions") if r["session_id"] == "k1"]
     fills: dict[str, list[str]] = {}
@@ -324,6 +324,7 @@ async def test_stop_closes_unless_kept_and_suspend_blocks_entries_but_not_the_st
     assert request("GET", f"{worker.url}/sessions/keep/trades").body["items"] == []
 
 
+
 # ------------------------------------------------------------------ one account, ten sessions, two workers
 
 
@@ -384,8 +385,9 @@ async def test_ten_sessions_on_one_account_never_exceed_its_exposure_limit_on_tw
 async def test_orders_and_reports_nobody_asked_for_change_no_position_and_are_told(
     workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, tmp_path: Path
 ) -> None:
-    """From outside: a raw order for a session that does not exist, a malformed report, a fill of an
-    order the session never made. Dead letters with the reason; the session's position is untouched."""
+    """From outside: a raw order for a session that does not exist, a sealed raw order changed on its
+    way; with the key: a malformed report, a fill of an order the session never made. Dead letters
+    with the reason, nothing sized or placed; the session's position is untouched."""
     (tmp_path / "replay").mkdir()
     (tmp_path / "replay" / "MADEA_USD-1m.json").write_text(json.dumps(MARKETS["MADEA_USD"]))
     worker = workers(extra_env={"R3EDGE_REPLAY_DIR": str(tmp_path / "replay"), "R3EDGE_REPLAY_SPEED": SPEED,
@@ -401,25 +403,36 @@ async def test_orders_and_reports_nobody_asked_for_change_no_position_and_are_to
         return held if done else Pending(str(held))
 
     before = await wait_for_async(long, 120, interval=1, what="the session's entry filled")
-    raw = next(r for r in await values(kafka, f"{topic_prefix}.raworders") if r["order_id"] == "real:o1")
-    ghost = {**raw, "order_id": "ghost:o1", "session_id": "ghost"}
-    stranger = {"execution_id": "real:o7:1", "order_id": "real:o7", "session_id": "real", "status": "filled",
-                "filled_quantity": "5", "at": "2020-01-01T00:50:00Z", "average_price": "1", "sequence": 1,
-                "last_quantity": "5", "last_price": "1", "side": "buy", "purpose": "entry"}  # fmt: skip
-    await produce(kafka.bootstrap, f"{topic_prefix}.raworders", [(encode_key("ghost:o1"), json.dumps(ghost).encode())])
-    await produce(kafka.bootstrap, f"{topic_prefix}.executions", [
-        (encode_key("real"), b'{"execution_id": "x", "status": "filled", "filled_quantity": "NaN"}'),
-        (encode_key("real"), json.dumps(stranger).encode()),
-    ])  # fmt: skip
+    sealed = next(r for r in await read_all(kafka.bootstrap, f"{topic_prefix}.raworders", 60)
+                  if r.key == encode_key("real:o1"))  # fmt: skip
+    raw = json.loads(sealed.value or b"{}")
+    ghost = json.dumps({**raw, "order_id": "ghost:o1", "session_id": "ghost"}).encode()
+    bigger = json.dumps({**raw, "order_id": "real:o9", "reference_price": "0.5"}).encode()
+    stranger = json.dumps({
+        "execution_id": "real:o7:1", "order_id": "real:o7", "session_id": "real", "status": "filled", "sequence": 1,
+        "filled_quantity": "5", "at": "2020-01-01T00:50:00Z", "average_price": "1", "last_quantity": "5",
+        "last_price": "1", "side": "buy", "purpose": "entry",
+    }).encode()  # fmt: skip
+    malformed = b'{"execution_id": "x", "status": "filled", "filled_quantity": "NaN"}'
+    # from outside without the key: unsealed, and a sealed record changed on its way
+    outside = [(encode_key("ghost:o1"), ghost), (encode_key("real:o9"), bigger)]
+    await produce(kafka.bootstrap, f"{topic_prefix}.raworders", outside, [[], list(sealed.headers)])
+    # an operator holding the key (tests/kit/kafka.py seals as the README states): the agents' own checks
+    await produce(kafka.bootstrap, f"{topic_prefix}.executions",
+                  [(encode_key("real"), malformed), (encode_key("real"), stranger)],
+                  [seal_headers("executions", encode_key("real"), v) for v in (malformed, stranger)])  # fmt: skip
 
     async def told() -> list[str] | Pending:
         reasons = [d.get("reason") or "" for d in await values(kafka, f"{topic_prefix}.deadletters")]
-        wanted = ["no session ghost", "real:o7 is not the order session real waits for"]
+        wanted = ["not sealed", "bad seal", "real:o7 is not the order session real waits for", "missing required field"]
         found = [w for w in wanted if any(w in r for r in reasons)]
-        malformed = [r for r in reasons if "real:o7" not in r and "ghost" not in r]
-        return reasons if len(found) == 2 and malformed else Pending(str(reasons))
+        return reasons if len(found) == len(wanted) else Pending(str(reasons))
 
-    await wait_for_async(told, 120, interval=2, what="the three dead letters")
+    await wait_for_async(told, 120, interval=2, what="the four dead letters")
+    strays_ids = ("ghost:o1", "real:o9")
+    for topic in ("accountorders", "orders", "venueevents", "executions"):
+        strays = [v for v in await values(kafka, f"{topic_prefix}.{topic}") if v.get("order_id") in strays_ids]
+        assert not strays, f"{topic}: {strays}"  # nothing sized, reserved, placed or reported
     after = request("GET", f"{worker.url}/sessions/real/position").body
     for field in ("quantity", "cash", "fees", "realized_pnl", "average_entry_price", "decisions"):
         assert after[field] == before[field], field

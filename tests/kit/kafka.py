@@ -1,12 +1,18 @@
 """An independent Kafka client for tests (aiokafka): produce raw records, read whole topics.
 
+``seal_headers`` seals a record as the test workers' deployment does (its own computation of
+the format the README states), for tests that play an operator who holds the key.
+
 ``read_all``'s timeout is scaled by the patience factor (``TEST_PATIENCE``) and running
 out of it raises ``ReadTimedOut`` (a ``TimedOut``, and a ``TimeoutError`` as before).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import hmac
+import struct
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -22,15 +28,35 @@ class Record:
     partition: int
     offset: int
     timestamp: int = 0  # Kafka's record time, ms
+    headers: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> None:
-    """Send (key, value) pairs with Kafka's default partitioner and wait for every ack."""
+#: the seal key the test workers are configured with (tests/kit/workers.py)
+SEAL_KEY = "test-seal-key-0123456789abcdef0123456789abcdef"
+Headers = list[tuple[str, bytes]]
+
+
+def seal_headers(topic: str, key: bytes | None, value: bytes | None, secret: str = SEAL_KEY) -> Headers:
+    """The ``r3-seal`` header of a record of catalogue topic ``topic`` (no prefix): HMAC-SHA256
+    over ``v1``, the topic, the key and the value, each with its 4-byte big-endian length
+    (a missing key or value: four 0xff bytes)."""
+    mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+    for part in (b"v1", topic.encode(), key, value):
+        mac.update(b"\xff" * 4 if part is None else struct.pack(">I", len(part)) + part)
+    return [("r3-seal", f"v1:{mac.hexdigest()}".encode())]
+
+
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]], headers: list[Headers] | None = None
+) -> None:
+    """Send (key, value) pairs (each with its ``headers``, if given) with Kafka's default
+    partitioner and wait for every ack."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
-        for key, value in records:
-            await producer.send_and_wait(topic, value=value, key=key)
+        for n, (key, value) in enumerate(records):
+            extra = headers[n] if headers else None
+            await producer.send_and_wait(topic, value=value, key=key, headers=extra or None)
     finally:
         await producer.stop()
 
@@ -66,7 +92,9 @@ async def _read_to(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], w
         batch = await consumer.getmany(timeout_ms=500)
         for tp, tp_records in batch.items():
             records += [
-                Record(r.key, r.value, r.partition, r.offset, r.timestamp) for r in tp_records if r.offset < end[tp]
+                Record(r.key, r.value, r.partition, r.offset, r.timestamp, tuple(r.headers or ()))
+                for r in tp_records
+                if r.offset < end[tp]
             ]
             if tp_records:
                 next_offset[tp] = tp_records[-1].offset + 1

@@ -20,6 +20,7 @@ from r3edge_streams.config import Settings
 from r3edge_streams.localkafka import free_port
 
 from .http import READ_TOKEN, TRADER_TOKEN, request, wait_for
+from .kafka import SEAL_KEY
 from .patience import TimedOut, patient
 
 FAUST = str(Path(sys.executable).with_name("faust"))
@@ -56,6 +57,7 @@ class Worker:
                 "R3EDGE_TOPIC_PREFIX": self.topic_prefix,
                 "R3EDGE_PARTITIONS": str(self.partitions),
                 "R3EDGE_API_TOKENS": f"trader:{TRADER_TOKEN},read:{READ_TOKEN}",
+                "R3EDGE_SEAL_KEY": SEAL_KEY,  # one deployment: every worker of a test shares it
                 # how long a write waits for the agent's decision before answering 202: tests that expect
                 # the synchronous answer (201, 200) get the same patience as their own waits
                 "R3EDGE_COMMAND_WAIT": str(patient(Settings.command_wait)),

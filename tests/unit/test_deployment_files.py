@@ -32,10 +32,15 @@ def test_worker_environment_is_valid_settings() -> None:
     assert all(key.startswith("R3EDGE_") for key in env)
     assert env["R3EDGE_API_TOKENS"].startswith("${R3EDGE_API_TOKENS:?")  # required from the operator, never in the file
     env["R3EDGE_API_TOKENS"] = "trader:" + "x" * 32  # what compose substitutes
+    assert env["R3EDGE_SEAL_KEY"] == "${R3EDGE_SEAL_KEY:-}"  # the operator's, or none: compose substitutes ""
+    env["R3EDGE_SEAL_KEY"] = ""
     settings = load_settings(env)  # raises on any unknown or invalid variable
     assert settings.store == "rocksdb://"
     assert settings.web_host == "0.0.0.0" and "0.0.0.0" not in settings.canonical_url
     assert "{hostname}" not in str(settings.data_dir)
+    # without a key every replica reads the one key file on the shared volume, not its own folder
+    mounts = [volume.split(":")[1] for volume in SERVICES["worker"]["volumes"]]
+    assert str(settings.seal_key_file.parent) in mounts and settings.seal_key_file.name == "seal.key"
 
 
 def test_worker_scales_without_fixed_host_ports_or_shared_state_folders() -> None:
