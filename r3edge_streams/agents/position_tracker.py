@@ -98,6 +98,8 @@ async def _catch_up(state: SessionState, position: Position | None, report: Exec
     fill = report.candle_time
     if report.purpose is not OrderPurpose.ENTRY or report.last_quantity <= 0 or fill is None or last is None:
         return ()
+    if not _guarded(state) or not _news(position, report):
+        return ()  # no level to check the candles against, or a report already applied
     if fill > last or (position is not None and any(c.open_time <= fill for c in position.seen)):
         return ()  # nothing passed yet, or the candles seen while it travelled cover it
     spec = state.spec
@@ -111,6 +113,16 @@ async def _catch_up(state: SessionState, position: Position | None, report: Exec
                     state.session_id, fill.isoformat(), exc)  # fmt: skip
         return ()
     return [c for c in fetched if isinstance(c, Candle) and fill <= c.open_time <= last]
+
+
+def _guarded(state: SessionState) -> bool:
+    risk = state.spec.risk
+    return any(level is not None for level in (risk.stop_loss_pct, risk.take_profit_pct, risk.trailing_stop_pct))
+
+
+def _news(position: Position | None, report: ExecutionReport) -> bool:
+    flight = position.in_flight if position is not None else None
+    return flight is not None and flight.order_id == report.order_id and report.sequence > flight.reports
 
 
 async def _apply(session_id: str, result: Tracked) -> None:

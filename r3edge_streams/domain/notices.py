@@ -7,6 +7,7 @@ that event, so a redelivered event yields the same notification (idempotent down
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from ..models import (
     ActiveStrategy,
@@ -19,6 +20,7 @@ from ..models import (
     SessionStatus,
     Severity,
 )
+from ..models.positions import Position
 
 
 def command_rejected(command: SessionCommand, reason: str) -> Notification:
@@ -85,4 +87,40 @@ def order_refused(report: ExecutionReport) -> Notification:
         body=report.reason or "refused",
         at=report.at,
         session_id=report.session_id,
+    )
+
+
+class WindDown(StrEnum):
+    """What became of a stopped or failed session's position."""
+
+    CLOSED = "closed"  # the session-stop exit filled
+    KEPT = "kept"  # keep_positions: left open as it was
+    FLAT = "flat"  # nothing was open
+    NOT_CLOSED = "not closed"  # the session-stop exit ended unfilled: the position is still open
+
+
+def wound_down(position: Position, outcome: WindDown, at: datetime, why: str = "") -> Notification:
+    """The report of a stop or fail once its position's fate is settled: what was done, and the
+    session's figures (trades, net realised PnL, fees, equity at the last price)."""
+    mark = position.mark_price if position.mark_price is not None else position.average_entry_price
+    equity = position.cash + position.quantity * mark
+    figures = (
+        f"{position.trades} trades, realised PnL {position.realized_pnl - position.fees:f} net of "
+        f"{position.fees:f} fees, equity {equity:f} of capital {position.capital:f}"
+    )
+    done = {
+        WindDown.CLOSED: "position closed",
+        WindDown.KEPT: f"position kept open: {position.quantity:f} at {position.average_entry_price:f}",
+        WindDown.FLAT: "nothing was open",
+        WindDown.NOT_CLOSED: f"position NOT closed ({why}): {position.quantity:f} still open, close it by hand",
+    }[outcome]
+    flight = f"; order {position.in_flight.order_id} still in flight" if position.in_flight is not None else ""
+    return Notification(
+        notification_id=f"wound_down:{position.session_id}:o{position.decisions}",
+        severity=Severity.CRITICAL if outcome is WindDown.NOT_CLOSED else Severity.INFO,
+        category=f"session.wound_down.{outcome.name.lower()}",
+        title=f"session {position.session_id}: {done}",
+        body=f"{done}{flight}; {figures}",
+        at=at,
+        session_id=position.session_id,
     )

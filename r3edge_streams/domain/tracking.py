@@ -43,6 +43,7 @@ from ..models.positions import InFlight, Position, Trade
 from .candles import close_time, timeframe_delta
 from .intents import Blocked, Intent, Situation, decide
 from .ledger import ClosedPart, Fill, Holding, apply_fill
+from .notices import WindDown, wound_down
 from .protection import Levels, Trigger, advanced, levels_at_entry, triggered
 
 _ZERO = Decimal(0)
@@ -325,16 +326,27 @@ def _ended(
             held = held.derive(seen=[c for c in rest if isinstance(c, Candle)],
                                pending=[s for s in rest if isinstance(s, Signal)])  # fmt: skip
             return Tracked(position=held, order=result.order, notices=notices, trade=trade)
-    at = report.at
-    if held.closing and held.quantity != _ZERO and (filled or flight.purpose is not OrderPurpose.SESSION_STOP):
-        result = _exit(state, held, OrderPurpose.SESSION_STOP, at)
-    elif filled and state.status in _RUNNING and not held.closing:
-        price = held.mark_price or held.average_entry_price
-        result = _decided(state, held, price, held.last_candle_time or at, at, None) if price > _ZERO \
-            else Tracked(position=held)  # fmt: skip
-    else:
-        result = Tracked(position=held)
+    result = _after(state, held, flight, report, closed=trade is not None)
     return Tracked(position=result.position, order=result.order, notices=notices + result.notices, trade=trade)
+
+
+def _after(state: SessionState, held: Position, flight: InFlight, report: ExecutionReport, closed: bool) -> Tracked:
+    """Once an order ended and its backlog was taken: wind a stopping session down (its exit, then
+    the report of what was done), or decide again."""
+    at = report.at
+    filled = report.status is OrderStatus.FILLED
+    if held.closing:
+        if held.quantity == _ZERO:
+            return Tracked(position=held, notices=[wound_down(held, WindDown.CLOSED if closed else WindDown.FLAT, at)])
+        if filled or flight.purpose is not OrderPurpose.SESSION_STOP:
+            return _exit(state, held, OrderPurpose.SESSION_STOP, at)
+        why = f"order {flight.order_id} {report.status.value}: {report.reason or 'no reason given'}"
+        return Tracked(position=held, notices=[wound_down(held, WindDown.NOT_CLOSED, at, why)])
+    if filled and state.status in _RUNNING and not held.closing:
+        price = held.mark_price or held.average_entry_price
+        if price > _ZERO:
+            return _decided(state, held, price, held.last_candle_time or at, at, None)
+    return Tracked(position=held)
 
 
 def _backlog(
@@ -390,11 +402,16 @@ def on_status(
 ) -> Tracked:
     """The session moved to ``status``: a stop or fail closes its position unless it keeps it
     (once nothing is in flight); ``state`` may not show the new status yet."""
-    if position is None or status in _RUNNING or status is SessionStatus.CREATED or keep_positions or position.closing:
+    if status in _RUNNING or status is SessionStatus.CREATED or (position is not None and position.closing):
         return Tracked()
-    held = position.derive(closing=True, updated_at=max(position.updated_at, at))
-    if held.quantity == _ZERO or held.in_flight is not None:
-        return Tracked(position=held)
+    if keep_positions:  # left as it is (a repeat of the stop reports again, under the same id)
+        kept = position or fresh(state, at)
+        return Tracked(notices=[wound_down(kept, WindDown.KEPT if kept.quantity != _ZERO else WindDown.FLAT, at)])
+    held = (position or fresh(state, at)).derive(closing=True, updated_at=max_time(position, at))
+    if held.in_flight is not None:
+        return Tracked(position=held)  # the exit follows when it ends
+    if held.quantity == _ZERO:
+        return Tracked(position=held, notices=[wound_down(held, WindDown.FLAT, at)])
     return _exit(state, held, OrderPurpose.SESSION_STOP, at)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -323,6 +324,19 @@ async def test_stop_closes_unless_kept_and_suspend_blocks_entries_but_not_the_st
     assert sorted(o for o in raw if o.startswith("susp:")) == ["susp:o1", "susp:o2"], "no entry while suspended"
     assert request("GET", f"{worker.url}/sessions/keep/trades").body["items"] == []
 
+    async def reports() -> dict[str, dict[str, Any]] | Pending:
+        notes = [n for n in await values(kafka, f"{topic_prefix}.notifications") if "wound_down" in n["category"]]
+        got = {n["session_id"]: n for n in notes}
+        return got if {"keep", "close"} <= set(got) else Pending(str(sorted(got)))
+
+    told = await wait_for_async(reports, 120, interval=2, what="each stop's report of what was done")
+    assert told["keep"]["category"] == "session.wound_down.kept" and kept["quantity"] in told["keep"]["body"]
+    quantity, entry = Decimal(close_trade["quantity"]), opens[close_trade["entry_time"]]
+    exit_ = opens[close_trade["exit_time"]]  # from the data file: the round trip's net, computed here
+    net = (exit_ - entry) * quantity - (entry + exit_) * quantity * FEE_BPS / 10_000
+    assert told["close"]["category"] == "session.wound_down.closed"
+    equity = re.search(r"equity (-?[0-9.]+) of capital", told["close"]["body"])
+    assert equity and abs(Decimal(equity[1]) - (CAPITAL + net)) <= Decimal("1e-8"), told["close"]["body"]
 
 
 # ------------------------------------------------------------------ one account, ten sessions, two workers

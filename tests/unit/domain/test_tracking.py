@@ -120,7 +120,9 @@ def test_suspended_sessions_exit_but_do_not_enter_and_a_stop_closes_unless_kept(
     held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100")))
     assert on_signal(suspended, held, signal(3, SHORT, "99"), T0).order is not None  # exits still work
     stopped = session(status=SessionStatus.STOPPED)
-    assert on_status(stopped, held, SessionStatus.STOPPED, keep_positions=True, at=T0) == Tracked()
+    kept = on_status(stopped, held, SessionStatus.STOPPED, keep_positions=True, at=T0)
+    assert kept.position is None and kept.order is None  # left as it is
+    assert [n.category for n in kept.notices] == ["session.wound_down.kept"]
     closing = on_status(stopped, held, SessionStatus.STOPPED, keep_positions=False, at=T0)
     assert closing.order is not None and closing.order.purpose is OrderPurpose.SESSION_STOP
     assert on_signal(stopped, step(closing), signal(4, LONG, "99"), T0) == Tracked()
@@ -204,3 +206,32 @@ def test_only_paper_and_live_sessions_are_tracked_on_the_kafka_path() -> None:
     assert tracks(state)
     backtest = state.derive(spec=state.spec.derive(mode=SessionMode.BACKTEST))
     assert not tracks(backtest)
+
+
+def test_a_stop_reports_what_became_of_the_position_once_it_is_settled() -> None:
+    """Entered 10 at 100 (fee 1), closed by the stop at 99 (fee 0.5): -10 gross, -11.5 net of 1.5 fees."""
+    state = session()
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100", fee="1")))
+    stopped = session(status=SessionStatus.STOPPED)
+    closing = on_status(stopped, held, SessionStatus.STOPPED, keep_positions=False, at=T0)
+    assert closing.order is not None and closing.notices == []  # nothing settled yet
+    closed = on_report(stopped, step(closing), report(closing.order, 3, "10", "99", fee="0.5"))
+    capital = held.capital
+    [notice] = [n for n in closed.notices if n.category.startswith("session.wound_down")]
+    assert notice.category == "session.wound_down.closed" and notice.severity.value == "info"
+    assert "1 trades, realised PnL -11.5 net of 1.5 fees" in notice.body
+    assert f"equity {capital - Decimal('11.5'):f}" in notice.body
+
+    refused = report(closing.order, 3, "0", "99", status=OrderStatus.REJECTED).derive(
+        last_quantity=d(0), last_price=None, reason="insufficient balance"
+    )
+    stuck = on_report(stopped, step(closing), refused)
+    [warning] = [n for n in stuck.notices if n.category.startswith("session.wound_down")]
+    assert warning.category == "session.wound_down.not_closed" and warning.severity.value == "critical"
+    assert "insufficient balance" in warning.body and "10 still open" in warning.body
+
+    never = on_status(session(status=SessionStatus.FAILED), None, SessionStatus.FAILED, keep_positions=False, at=T0)
+    assert [n.category for n in never.notices] == ["session.wound_down.flat"]
+    assert step(never).closing and never.order is None
