@@ -87,7 +87,7 @@ def on_signal(state: SessionState, position: Position | None, signal: Signal, at
     if held.mark_price is None:
         held = held.derive(mark_price=signal.price)
     if held.in_flight is not None:
-        return Tracked(position=_kept(held, pending=[*held.pending, signal]))
+        return _kept(state, held, pending=[*held.pending, signal])
     held = held.derive(wanted=signal.direction)
     return _decided(state, held, signal.price, signal.candle_time, at, signal.signal_id)
 
@@ -175,7 +175,8 @@ def on_candle(state: SessionState, position: Position | None, candle: Candle, at
     notices = [_gap(state, held, candle)] if _missed(held, candle) else []
     held = held.derive(mark_price=candle.close, last_candle_time=candle.open_time, updated_at=max_time(position, at))
     if held.in_flight is not None:
-        return Tracked(position=_kept(held, seen=[*held.seen, candle]), notices=notices)
+        kept = _kept(state, held, seen=[*held.seen, candle])
+        return Tracked(position=kept.position, notices=notices + kept.notices)
     if held.quantity == _ZERO:
         return Tracked(position=held, notices=notices)
     result = _checked(state, held, candle, at)
@@ -314,7 +315,7 @@ def _ended(
     filled = report.status is OrderStatus.FILLED
     notices = [] if filled else [_unfilled(state, report)]
     backlog = _backlog(held, flight, report, history)
-    held = held.derive(in_flight=None, last_final=flight.order_id, seen=[], pending=[])
+    held = held.derive(in_flight=None, last_final=flight.order_id, seen=[], pending=[], overflowed=False)
     if not filled:
         held = held.derive(wanted=None)  # the next signal decides, not this wish again
     for index, (moment, item) in enumerate(backlog):
@@ -376,10 +377,33 @@ def _replayed(state: SessionState, held: Position, item: Candle | Signal, moment
     return _decided(state, wanted, item.price, item.candle_time, moment + step, item.signal_id)
 
 
-def _kept(held: Position, seen: list[Candle] | None = None, pending: list[Signal] | None = None) -> Position:
-    """``held`` with its backlog grown, bounded (the oldest go first)."""
-    return held.derive(seen=(seen if seen is not None else held.seen)[-MAX_SEEN:],
-                       pending=(pending if pending is not None else held.pending)[-MAX_SEEN:])  # fmt: skip
+def _kept(
+    state: SessionState, held: Position, seen: list[Candle] | None = None, pending: list[Signal] | None = None
+) -> Tracked:
+    """``held`` with its backlog grown, bounded (the oldest go first, told once per order: an
+    entry's candles since its fill are read again from the market's source when it ends)."""
+    seen = seen if seen is not None else held.seen
+    pending = pending if pending is not None else held.pending
+    over = len(seen) > MAX_SEEN or len(pending) > MAX_SEEN
+    kept = held.derive(seen=seen[-MAX_SEEN:], pending=pending[-MAX_SEEN:], overflowed=held.overflowed or over)
+    return Tracked(position=kept, notices=[_overflow(state, held)] if over and not held.overflowed else [])
+
+
+def _overflow(state: SessionState, held: Position) -> Notification:
+    order = held.in_flight.order_id if held.in_flight is not None else "-"
+    return Notification(
+        notification_id=f"backlog:{state.session_id}:{order}",
+        severity=Severity.WARNING,
+        category="position.backlog_overflow",
+        title=f"session {state.session_id}: order {order} slow to end",
+        body=(
+            f"more than {MAX_SEEN} candles or signals came while order {order} travelled: the oldest are "
+            "dropped (an entry's levels are checked on the market's candles since its fill, read again from "
+            "its source when it ends; dropped signals are not decided)"
+        ),
+        at=held.updated_at,
+        session_id=state.session_id,
+    )
 
 
 def _unfilled(state: SessionState, report: ExecutionReport) -> Notification:
@@ -424,7 +448,7 @@ def _exit(state: SessionState, held: Position, purpose: OrderPurpose, at: dateti
 # ------------------------------------------------------------------------------------------ conversions
 
 
-_MARKS = ("mark_price", "last_candle_time", "updated_at", "seen", "pending")
+_MARKS = ("mark_price", "last_candle_time", "updated_at", "seen", "pending", "overflowed")
 
 
 def moved(before: Position | None, after: Position) -> bool:

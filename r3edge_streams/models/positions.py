@@ -67,6 +67,7 @@ class Position(Record):
     closed_pnl: Decimal = Decimal(0)
     last_final: Optional[str] = None  # the order that ended last (its late reports are repeats)
     closing: bool = False  # the session stopped without keep_positions: exit once nothing is in flight
+    overflowed: bool = False  # the backlog of the order in flight lost its oldest entries (told once)
 
 
 class Trade(Record):

@@ -235,3 +235,24 @@ def test_a_stop_reports_what_became_of_the_position_once_it_is_settled() -> None
     never = on_status(session(status=SessionStatus.FAILED), None, SessionStatus.FAILED, keep_positions=False, at=T0)
     assert [n.category for n in never.notices] == ["session.wound_down.flat"]
     assert step(never).closing and never.order is None
+
+
+def test_a_backlog_that_overflows_is_told_once_and_the_source_s_candles_still_stop_the_entry() -> None:
+    """150 candles while the entry travels: the oldest 50 are dropped (told once); candle 10's dip
+    below the 2 % stop is among them, and the candles read again from the source fire it."""
+    state = session(stop_loss_pct="2")
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    held, told = step(entered), []
+    candles = [bar(m, "100", "101", "97" if m == 10 else "99.5", "100") for m in range(2, 152)]
+    for candle in candles:
+        result = on_candle(state, held, candle, T0)
+        told += [n.category for n in result.notices]
+        held = step(result, held)
+    assert told == ["position.backlog_overflow"] and len(held.seen) == 100 and held.seen[0].open_time > T0 + 10 * MINUTE
+    without = on_report(state, held, report(entered.order, 2, "10", "100"))
+    assert without.order is None  # what was kept does not show the dip
+    caught = on_report(state, held, report(entered.order, 2, "10", "100"), history=candles)
+    assert caught.order is not None and caught.order.purpose is OrderPurpose.STOP_LOSS
+    assert caught.order.candle_time == T0 + 10 * MINUTE and caught.order.trigger_price == d(98)
+    assert not step(caught).overflowed  # the next order is told of afresh
