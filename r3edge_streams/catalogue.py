@@ -43,7 +43,8 @@ R = TypeVar("R", bound=Record)
 class TopicSpec(Generic[R]):
     """One catalogue entry, carrying values of type ``R``. ``key_of`` gives the key a value must
     travel under (None: any); ``check`` is the topic's domain rule (None: the codec suffices);
-    ``sealed`` topics move money: consumers take only records this deployment sealed (:mod:`.seals`)."""
+    ``sealed``: only this deployment's agents write it, so its consumers take only the records they
+    sealed (:mod:`.seals`); the command topics that operators and clients write are not."""
 
     name: str
     key: str
@@ -53,7 +54,7 @@ class TopicSpec(Generic[R]):
     key_of: Callable[[R], str | None] | None = None
     retention: timedelta | None = None
     check: Callable[[R], str | None] | None = None
-    sealed: bool = False
+    sealed: bool = True
 
     def decode(self, key: bytes | None, value: bytes | None) -> tuple[str | None, R]:
         """The key and record of a message of this topic, or MalformedMessage saying why not: it
@@ -93,6 +94,7 @@ WORKLOADCOMMANDS: TopicSpec[WorkloadCommand] = TopicSpec(
     "DataCollect (workload agent)",
     key_of=lambda c: c.market,
     check=rules.workload_command_rule,
+    sealed=False,  # operators write it too
 )
 MARKETDATA: TopicSpec[Candle] = TopicSpec(
     "marketdata",
@@ -119,6 +121,7 @@ SESSIONCOMMANDS: TopicSpec[SessionCommand] = TopicSpec(
     "web views, external clients, PositionTracker (auto-stop)",
     "SessionManager",
     key_of=_field("session_id"),
+    sealed=False,  # web views and external clients write it
 )
 SESSIONSREQUEST: TopicSpec[SessionRequest] = TopicSpec(
     "sessionsrequest",
@@ -146,7 +149,6 @@ RAWORDERS: TopicSpec[RawOrder] = TopicSpec(
     "MoneyManager (sizing agent)",
     key_of=_field("order_id"),
     check=rules.raw_order_rule,
-    sealed=True,
 )
 ORDERS: TopicSpec[Order] = TopicSpec(
     "orders",
@@ -156,7 +158,6 @@ ORDERS: TopicSpec[Order] = TopicSpec(
     "OrderManager (order agent)",
     key_of=_field("order_id"),
     check=rules.order_rule,
-    sealed=True,
 )
 EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "executions",
@@ -166,7 +167,6 @@ EXECUTIONS: TopicSpec[ExecutionReport] = TopicSpec(
     "PositionTracker, NotificationService",
     key_of=_field("session_id"),
     check=rules.execution_rule,
-    sealed=True,
 )
 POSITIONS: TopicSpec[Position] = TopicSpec(
     "positions",
@@ -185,7 +185,6 @@ ACCOUNTORDERS: TopicSpec[AccountEvent] = TopicSpec(
     "MoneyManager (account agent: exposure)",
     key_of=_field("account"),
     check=rules.account_event_rule,
-    sealed=True,
 )
 VENUEEVENTS: TopicSpec[VenueEvent] = TopicSpec(
     "venueevents",
@@ -195,7 +194,6 @@ VENUEEVENTS: TopicSpec[VenueEvent] = TopicSpec(
     "OrderManager (order agent)",
     key_of=_field("order_id"),
     check=rules.venue_event_rule,
-    sealed=True,
 )
 NOTIFICATIONS: TopicSpec[Notification] = TopicSpec(
     "notifications",

@@ -22,7 +22,7 @@ from .models.codec import partition_of
 from .provisioning import bootstrap_servers
 from .streams import rejected_candle
 from .tables.workloads import workloads
-from .topics import publish_many, topic_name
+from .topics import publish_many, seal_key, topic_name
 
 registry = ExchangeRegistry(settings)
 
@@ -75,6 +75,8 @@ async def scan_cursors(markets: list[str], since: datetime) -> dict[str, datetim
     found: dict[str, datetime] = {}
     for partition, group in by_partition.items():
         found.update(
-            await last_open_times(bootstrap_servers(settings.broker), topic_name(MARKETDATA), partition, group, since)
+            await last_open_times(
+                bootstrap_servers(settings.broker), topic_name(MARKETDATA), partition, group, since, seal_key()
+            )
         )
     return found

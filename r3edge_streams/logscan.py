@@ -5,8 +5,9 @@ In: bootstrap servers, one partition of a topic and a wall-clock bound ``since``
 ``signals``, each strategy instance's last signalled candle (the strategy agent's memory of
 effects whose table write a crash lost). Records carry the wall-clock time they were produced,
 so ``offsets_for_times(since)`` skips only records produced before ``since``.
-A record that fails to decode, for whatever reason, is skipped, counted and logged here (the
-consuming agent dead-letters it): one bad record never stops a read-back.
+A record that fails to decode or lacks this deployment's seal (:mod:`.seals`), for whatever
+reason, is skipped, counted and logged here (the consuming agent dead-letters it): one bad
+record never stops a read-back, and none from outside moves a cursor or hides a signal.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .catalogue import MARKETDATA, SIGNALS
+from .catalogue import MARKETDATA, SIGNALS, TopicSpec
 from .models import decode_key
+from .seals import check as check_seal
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +42,31 @@ class Skipped:
         try:
             visit(key, value)
         except Exception as exc:  # noqa: BLE001 - an undecodable record must not end the scan
-            self.count += 1
-            if self.first is None:
-                self.first = f"{where}: {type(exc).__name__}: {exc}"[:300]
+            self.note(f"{where}: {type(exc).__name__}: {exc}")
+
+    def note(self, problem: str) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = problem[:300]
 
 
-async def scan_partition(bootstrap: list[str], topic: str, partition: int, since: datetime, visit: Visit) -> Skipped:
-    """Call ``visit(key, value)`` for every record of ``topic[partition]`` produced from ``since`` on.
+@dataclass(frozen=True)
+class Sealed:
+    """The seal a scanned topic's records must carry: the deployment's key and the catalogue topic."""
 
-    Returns what was skipped (records whose visit raised); a warning names the first one.
+    key: bytes
+    spec: TopicSpec[Any]
+
+    def problem(self, key: bytes | None, value: bytes | None, headers: Any) -> str | None:
+        return check_seal(self.key, self.spec.name, key, value, headers) if self.spec.sealed else None
+
+
+async def scan_partition(
+    bootstrap: list[str], topic: str, partition: int, since: datetime, visit: Visit, sealed: Sealed
+) -> Skipped:
+    """Call ``visit(key, value)`` for every sealed record of ``topic[partition]`` produced from ``since`` on.
+
+    Returns what was skipped (unsealed records, records whose visit raised); a warning names the first one.
     """
     skipped = Skipped()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
@@ -61,8 +80,14 @@ async def scan_partition(bootstrap: list[str], topic: str, partition: int, since
         while await consumer.position(tp) < end:
             batch = await consumer.getmany(tp, timeout_ms=1000)
             for record in batch.get(tp, []):
-                if record.offset < end:
-                    skipped.visit(visit, record.key, record.value, f"{topic}[{partition}]@{record.offset}")
+                if record.offset >= end:
+                    continue
+                where = f"{topic}[{partition}]@{record.offset}"
+                problem = sealed.problem(record.key, record.value, record.headers)
+                if problem is not None:
+                    skipped.note(f"{where}: {problem}")
+                else:
+                    skipped.visit(visit, record.key, record.value, where)
     finally:
         await consumer.stop()
     if skipped.count:
@@ -102,7 +127,7 @@ def signal_visit(last: dict[str, datetime]) -> Visit:
 
 
 async def last_open_times(
-    bootstrap: list[str], topic: str, partition: int, markets: set[str], since: datetime
+    bootstrap: list[str], topic: str, partition: int, markets: set[str], since: datetime, seal_key: bytes
 ) -> dict[str, datetime]:
     """The newest open time of each of ``markets`` found in ``topic[partition]`` from ``since``.
 
@@ -110,12 +135,16 @@ async def last_open_times(
     or after ``since`` was produced after ``since``.
     """
     last: dict[str, datetime] = {}
-    await scan_partition(bootstrap, topic, partition, since, open_time_visit(markets, last))
+    await scan_partition(
+        bootstrap, topic, partition, since, open_time_visit(markets, last), Sealed(seal_key, MARKETDATA)
+    )
     return last
 
 
-async def last_signals(bootstrap: list[str], topic: str, partition: int, since: datetime) -> dict[str, datetime]:
+async def last_signals(
+    bootstrap: list[str], topic: str, partition: int, since: datetime, seal_key: bytes
+) -> dict[str, datetime]:
     """The newest signalled candle of each strategy instance in ``topic[partition]`` from ``since``."""
     last: dict[str, datetime] = {}
-    await scan_partition(bootstrap, topic, partition, since, signal_visit(last))
+    await scan_partition(bootstrap, topic, partition, since, signal_visit(last), Sealed(seal_key, SIGNALS))
     return last

@@ -1,17 +1,19 @@
-"""Seals: the money path's records carry proof that this deployment's own agents wrote them.
+"""Seals: records carry proof that this deployment's own agents wrote them.
 
 In: the deployment's seal key, a catalogue topic's name and a record's key and value bytes (and,
 to check, the headers it came with). Out: the seal, an HMAC-SHA256 over the topic, the key and
 the value (the ``r3-seal`` header's value, ``v1:`` and 64 hex digits), and the verdict on a
 received record: None when its seal is this deployment's, else why not.
 
-Raw orders, account events, orders, venue news and execution reports move money, so the agents
-act only on sealed ones (the catalogue's ``sealed`` topics): a record produced from outside,
-for a session that does not exist or has stopped, or altered on its way (a bigger quantity,
-another key, moved to another topic), is dead-lettered with the reason before anything is
-sized, reserved or placed. A redelivery carries its record's header and passes, and the agents
-take it once as before. The key comes from ``R3EDGE_SEAL_KEY`` or, unset, from a key file the
-workers share beside their data folders (created once, readable by its owner only).
+Every topic that only the engine writes is sealed (the catalogue's ``sealed``: all but the
+command topics that traders' clients and operators write). Candles, signals, prices, raw
+orders, orders, venue news and fills move money, so the agents (and the read-backs after a
+takeover) act only on sealed ones: a record produced from outside — a candle, a signal, a raw
+order for a session that does not exist or has stopped — or altered on its way (a bigger
+quantity, another key, moved to another topic) is dead-lettered with the reason before it is
+decided on, sized, reserved, placed or booked. A redelivery carries its record's header and
+passes, and the agents take it once as before. The key comes from ``R3EDGE_SEAL_KEY`` or,
+unset, from a key file the workers share beside their data folders (made once, owner-only).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from ..strategies.runner import Step, catch_up, fresh, halted, missed, step
 from ..streams import consume
 from ..tables.active_strategies import active_strategies
 from ..tables.strategy_windows import strategy_windows
-from ..topics import channel, publish, publish_many, topic_name
+from ..topics import channel, publish, publish_many, seal_key, topic_name
 
 log = logging.getLogger(__name__)
 HISTORY_PATIENCE = 10.0  # seconds to wait for an exchange clock that lags the candle to warm from
@@ -196,7 +196,7 @@ async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes
 
 
 async def _scan_signals(partition: int, since: datetime) -> dict[str, datetime]:
-    return await last_signals(bootstrap_servers(settings.broker), topic_name(SIGNALS), partition, since)
+    return await last_signals(bootstrap_servers(settings.broker), topic_name(SIGNALS), partition, since, seal_key())
 
 
 memory = SignalMemory(_scan_signals)

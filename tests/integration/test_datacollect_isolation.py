@@ -22,7 +22,7 @@ from r3edge_streams.models import encode_key
 from r3edge_streams.models.codec import partition_of
 from tests.integration.test_datacollect_replay import values, workload_command
 from tests.kit.http import request, wait_for_async
-from tests.kit.kafka import produce, read_all
+from tests.kit.kafka import produce, read_all, sealed
 from tests.kit.workers import Worker
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -171,10 +171,12 @@ async def test_a_deep_json_record_and_an_unknown_timeframe_stop_no_collection_ac
     await wait_for_async(
         lambda: count_at_least(kafka, topic_prefix, {REPLAY_1M: 50, REPLAY_5M: 10}), 90, what="both markets collected"
     )
+    deep = [(encode_key(REPLAY_1M), DEEP), (encode_key(REPLAY_5M), DEEP)]
     await produce(
         kafka.bootstrap,
         f"{topic_prefix}.marketdata",  # on the partition the cursors are read from
-        [(encode_key(REPLAY_1M), DEEP), (encode_key(REPLAY_5M), DEEP)],
+        deep,
+        sealed("marketdata", deep),  # sealed (as with the key): the codec's to refuse
     )
 
     async def dead_lettered() -> list[dict[str, Any]] | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from r3edge_streams.catalogue import SPECS
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
 from r3edge_streams.models.codec import partition_of
@@ -26,7 +27,7 @@ from tests.integration.test_datacollect_replay import values
 from tests.integration.test_strategy_faults import replay_env
 from tests.integration.test_strategy_signals import DATA, spec
 from tests.kit.http import Pending, request, wait_for, wait_for_async
-from tests.kit.kafka import read_all
+from tests.kit.kafka import read_all, seal_headers
 from tests.kit.workers import Worker
 
 PARTITIONS = 4
@@ -41,13 +42,18 @@ def crc32_partition(key: bytes, partitions: int = PARTITIONS) -> int:
 
 
 async def send(
-    kafka: LocalKafka, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    kafka: LocalKafka,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    partition: int | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> tuple[int, int]:
     """One raw record from an outside producer; its (partition, offset)."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
     await producer.start()
     try:
-        meta = await producer.send_and_wait(topic, value=value, key=key, partition=partition)
+        meta = await producer.send_and_wait(topic, value=value, key=key, partition=partition, headers=headers)
         return meta.partition, meta.offset
     finally:
         await producer.stop()
@@ -55,6 +61,9 @@ async def send(
 
 def _moment(row: list[Any]) -> str:
     return datetime.fromtimestamp(int(row[0]) / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+FORGED = "0.424242"  # the volume of the forged candle (only the real ones are counted below)
 
 
 def _candle(row: list[Any], **changes: Any) -> bytes:
@@ -73,7 +82,7 @@ def _candle(row: list[Any], **changes: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-def _poison(prefix: str) -> list[tuple[str, str, bytes | None, bytes | None]]:
+def _poison(prefix: str) -> list[tuple[str, str, bytes | None, bytes | None, list[tuple[str, bytes]] | None]]:
     """(what, topic, key, value) of every case the outside tester found, on every consumed topic."""
     topics = [
         "workloadcommands",
@@ -155,7 +164,18 @@ def _poison(prefix: str) -> list[tuple[str, str, bytes | None, bytes | None]]:
             ).encode(),
         ),
     ]
-    return [(what, f"{prefix}.{topic}", key, value) for what, topic, key, value in cases]
+    forged = json.dumps({"request_id": "price:steady:forged", "session_id": "steady", "kind": "price",
+                         "at": "2030-01-01T00:00:00Z", "price": "1"}).encode()  # fmt: skip
+    unsealed = [
+        ("a valid-looking price from outside", "sessionsrequest", encode_key("steady"), forged),
+        ("a valid-looking candle from outside", "marketdata", encode_key(MARKET), _candle(ROWS[-1], volume=FORGED)),
+    ]
+    # the cases above as an operator holding the seal key sends them, so each meets the codec's
+    # checks; the forged ones without it (taken, they would break the session's price count)
+    return [
+        (what, f"{prefix}.{topic}", key, value, seal_headers(topic, key, value) if SPECS[topic].sealed else None)
+        for what, topic, key, value in cases
+    ] + [(what, f"{prefix}.{topic}", key, value, None) for what, topic, key, value in unsealed]
 
 
 async def parsed(kafka: LocalKafka, topic: str) -> list[dict[str, Any]]:
@@ -194,8 +214,8 @@ async def test_poison_on_every_topic_is_dead_lettered_while_a_session_takes_ever
         what="the steady session's first prices",
     )
     sent = {}
-    for what, topic, key, value in _poison(topic_prefix):
-        sent[await send(kafka, topic, key, value)] = (what, topic)
+    for what, topic, key, value, headers in _poison(topic_prefix):
+        sent[await send(kafka, topic, key, value, headers=headers)] = (what, topic)
 
     async def all_dead_lettered() -> list[dict[str, Any]] | None:
         letters = await values(kafka, f"{topic_prefix}.deadletters")
@@ -219,6 +239,7 @@ async def test_poison_on_every_topic_is_dead_lettered_while_a_session_takes_ever
         "timeframe '7m'",
         "price must be positive",
         "between 1970 and 2200",
+        "not sealed",
     ):
         assert expected in reasons, expected
 
@@ -226,7 +247,7 @@ async def test_poison_on_every_topic_is_dead_lettered_while_a_session_takes_ever
         candles = [
             c
             for c in await parsed(kafka, f"{topic_prefix}.marketdata")
-            if c.get("timeframe") == "1m" and not c["open"].startswith("-")
+            if c.get("timeframe") == "1m" and not c["open"].startswith("-") and c["volume"] != FORGED
         ]
         feed = _feed(worker, "steady")
         return len(candles) >= len(ROWS) - 5 and feed.get("prices") == len(candles)
@@ -235,7 +256,7 @@ async def test_poison_on_every_topic_is_dead_lettered_while_a_session_takes_ever
     published = [
         c["open_time"]
         for c in await parsed(kafka, f"{topic_prefix}.marketdata")
-        if c.get("timeframe") == "1m" and not c["open"].startswith("-")
+        if c.get("timeframe") == "1m" and not c["open"].startswith("-") and c["volume"] != FORGED
     ]
     assert published == [_moment(r) for r in ROWS[: len(published)]]  # each real candle once, in order: no poison
     assert worker.process is not None and worker.process.poll() is None, "the worker stayed up"

@@ -17,7 +17,7 @@ from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
 from tests.integration.test_datacollect_replay import values
 from tests.kit.http import READ_TOKEN, TRADER_TOKEN, Pending, Reply, request, wait_for, wait_for_async
-from tests.kit.kafka import produce
+from tests.kit.kafka import produce, sealed
 from tests.kit.workers import Worker, settle_async
 
 SPEC: dict[str, Any] = {
@@ -290,18 +290,16 @@ async def test_auto_stop_for_each_condition(live_worker: Worker, kafka: LocalKaf
         }
         return encode_key(session_id), json.dumps(value).encode()
 
-    await produce(
-        kafka.bootstrap, f"{w.topic_prefix}.positions", [position("losing", "-99.99"), position("winning", "250.49")]
-    )
+    made = [position("losing", "-99.99"), position("winning", "250.49")]
+    await produce(kafka.bootstrap, f"{w.topic_prefix}.positions", made, sealed("positions", made))
     await settle_async(3)  # positions are not served over HTTP: give the positions agent time to keep them
     ticked = {s: (await _ticks_at_least(w, s, 0) or {}).get("ticks", 0) for s in ("losing", "winning")}
     await wait_for_async(
         lambda: _active_and_ticked_past(w, ticked), 20, what="a tick (an auto-stop check) after the positions"
     )
     assert all(call(w, "GET", f"/sessions/{s}").body["status"] == "active" for s in ("losing", "winning"))
-    await produce(
-        kafka.bootstrap, f"{w.topic_prefix}.positions", [position("losing", "-100.00"), position("winning", "250.50")]
-    )
+    made = [position("losing", "-100.00"), position("winning", "250.50")]
+    await produce(kafka.bootstrap, f"{w.topic_prefix}.positions", made, sealed("positions", made))
     reasons = {}
     for session_id, words in (
         ("timed", "duration of 3 s"),

@@ -46,6 +46,12 @@ def seal_headers(topic: str, key: bytes | None, value: bytes | None, secret: str
     return [("r3-seal", f"v1:{mac.hexdigest()}".encode())]
 
 
+def sealed(topic: str, records: list[tuple[bytes | None, bytes | None]]) -> list[Headers]:
+    """The seal headers of ``records`` for catalogue topic ``topic`` (a prefixed name is fine)."""
+    bare = topic.rsplit(".", 1)[-1]
+    return [seal_headers(bare, key, value) for key, value in records]
+
+
 async def produce(
     bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None]], headers: list[Headers] | None = None
 ) -> None:

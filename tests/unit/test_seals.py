@@ -76,9 +76,9 @@ def test_a_missing_doubled_or_wrong_header_is_refused_with_a_reason(headers: obj
     assert problem is not None and "seal" in problem
 
 
-def test_the_money_path_topics_are_sealed_and_the_others_not() -> None:
-    sealed = {spec.name for spec in CATALOGUE if spec.sealed}
-    assert sealed == {"raworders", "accountorders", "orders", "venueevents", "executions"}
+def test_every_topic_only_the_engine_writes_is_sealed_and_the_command_topics_not() -> None:
+    unsealed = {spec.name for spec in CATALOGUE if not spec.sealed}
+    assert unsealed == {"sessioncommands", "workloadcommands"}  # traders' clients and operators write them
 
 
 def test_without_a_configured_key_workers_share_one_made_once_and_private(tmp_path: Path) -> None:
