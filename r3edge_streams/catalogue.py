@@ -127,7 +127,7 @@ SESSIONSREQUEST: TopicSpec[SessionRequest] = TopicSpec(
     "sessionsrequest",
     "sessionId",
     SessionRequest,
-    "StrategyExecutor, Scheduler, DataCollect",
+    "StrategyExecutor (prices, then signals), Scheduler (ticks), SessionManager (status)",
     "PositionTracker (feeds, positions, auto-stop)",
     key_of=_field("session_id"),
     check=rules.request_rule,

@@ -4,7 +4,8 @@ Consumes ``workloadcommands`` (key market) into the ``workloads`` table (its onl
 Each worker's collector timer collects the active workloads of the partitions it owns and
 produces ``marketdata`` (key market); invalid exchange candles go to ``deadletters``.
 The fan-out agent consumes ``marketdata`` (co-partitioned with ``workloads``) and produces
-``strategiesdata`` (key strategyId) and price ``sessionsrequest`` (key sessionId).
+``strategiesdata`` (key strategyId); the sessions' prices go on from the strategy agent, in
+order with their instance's signals.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from faust.types import StreamT
 from mode.types.signals import BaseSignalT
 
 from ..application import app, settings
-from ..catalogue import MARKETDATA, SESSIONSREQUEST, STRATEGIESDATA, WORKLOADCOMMANDS
+from ..catalogue import MARKETDATA, STRATEGIESDATA, WORKLOADCOMMANDS
 from ..collection import collector, owned_workloads, registry, scan_cursors
-from ..domain.fanout import price_updates, strategy_candles
+from ..domain.fanout import strategy_candles
 from ..domain.workloads import apply_workload_command
 from ..models import Candle, WorkloadCommand
 from ..streams import consume
@@ -42,7 +43,7 @@ async def take_workload_command(command: WorkloadCommand) -> None:
 
 @app.agent(channel(MARKETDATA), name="fanout")
 async def fanout_agent(stream: StreamT[bytes]) -> None:
-    """Each candle to the strategy instances and sessions that need its market."""
+    """Each candle to the strategy instances that need its market."""
     await consume(stream, MARKETDATA, fan_out)
 
 
@@ -51,7 +52,6 @@ async def fan_out(candle: Candle) -> None:
     if workload is None or not workload.active:
         return
     await publish_many(STRATEGIESDATA, strategy_candles(candle, workload), confirm=False)
-    await publish_many(SESSIONSREQUEST, price_updates(candle, workload), confirm=False)
 
 
 @app.timer(interval=settings.collect_interval, name="collector")

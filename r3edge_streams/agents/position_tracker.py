@@ -91,9 +91,10 @@ async def take_report(report: ExecutionReport) -> None:
 
 async def _catch_up(state: SessionState, position: Position | None, report: ExecutionReport) -> Sequence[Candle]:
     """The market's candles from an entry's fill candle to the last one the session saw, when the
-    session saw that candle before the signal that decided the entry (signals travel a longer
-    path than prices): read from the market's source, so its levels are checked on them too. An
-    unreachable source leaves them unchecked, logged; the next candle is checked as always."""
+    session saw that candle before the entry was decided and no longer holds it (a backlog that
+    overflowed while an order travelled): read from the market's source, so its levels are
+    checked on them too. An unreachable source leaves them unchecked, logged; the next candle is
+    checked as always."""
     last = position.last_candle_time if position is not None else None
     fill = report.candle_time
     if report.purpose is not OrderPurpose.ENTRY or report.last_quantity <= 0 or fill is None or last is None:

@@ -5,7 +5,8 @@ Activation consumes ``strategycommands`` (key strategyId) into the ``active_stra
 starts following an instance, release for one that stops.
 The strategy agent consumes ``strategiesdata`` (key strategyId, co-partitioned with
 ``active_strategies``), keeps each instance's window in ``strategy_windows`` (its only writer),
-and produces one ``sessionsrequest`` per following session, then the signal on ``signals``;
+and produces, per following session, the candle's price on ``sessionsrequest`` (its range, for
+the session's protective levels) and then the signal's request, then the signal on ``signals``;
 a window that missed candles (the candle's link to its predecessor points past the window,
 as after a failover) first catches up on them from the exchange, deciding each in order;
 a failing strategy is marked failed there and notified, the others go on. A signal already on
@@ -28,6 +29,7 @@ from ..catalogue import NOTIFICATIONS, SESSIONSREQUEST, SIGNALS, STRATEGIESDATA,
 from ..collection import registry
 from ..domain.activation import apply_strategy_command
 from ..domain.candles import close_time, is_closed, timeframe_delta
+from ..domain.fanout import price_updates
 from ..domain.notices import strategy_failed
 from ..exchanges.errors import ExchangeError
 from ..exchanges.market_data import MarketData
@@ -111,11 +113,12 @@ async def strategy_agent(stream: StreamT[bytes]) -> None:
 
 async def take_candle(message: StrategyCandle, stream: StreamT[bytes]) -> None:
     instance = active_strategies.get(message.strategy_id)
-    window = strategy_windows.get(message.strategy_id)
-    if instance is None or not instance.active or halted(instance, window):
+    if instance is None or not instance.active:
         return
-    strategy = _strategy(instance)
-    if strategy is None:
+    window = strategy_windows.get(message.strategy_id)
+    strategy = None if halted(instance, window) else _strategy(instance)
+    if strategy is None:  # failed until a reset, or cannot be built: its sessions' levels still need prices
+        await publish_many(SESSIONSREQUEST, price_updates(message.candle, instance.sessions), confirm=False)
         return
     candles: Sequence[Candle] = [message.candle]
     if window is not None and missed(window, message.candle):
@@ -175,15 +178,18 @@ async def _missed(instance: ActiveStrategy, window: StrategyWindow, candle: Cand
 async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes]) -> None:
     """Send what the step decided, confirmed, before the window records the candle.
 
-    Session requests go first and the signal last, so a signal on ``signals`` means its
-    requests were sent: a new owner that finds it there sends neither again.
+    Each session's price of the candle goes before its signal (one partition per session: it
+    takes them in event order). Session requests go first and the signal last, so a signal on
+    ``signals`` means its requests were sent: a new owner that finds it there sends neither again.
     """
     assert result.window is not None
     if result.window.failed:
         log.warning("strategy %s failed: %s", instance.strategy_id, result.window.failed)
+        await publish_many(SESSIONSREQUEST, result.requests, confirm=False)  # the candle's prices still go
         await publish(NOTIFICATIONS, strategy_failed(instance, result.window.failed, close_time(result.candles[-1])))
         return
     if result.signal is None:
+        await publish_many(SESSIONSREQUEST, result.requests, confirm=False)  # prices only: no order to keep
         return
     event = stream.current_event
     assert event is not None

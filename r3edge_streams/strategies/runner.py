@@ -2,10 +2,12 @@
 
 In: the instance (``ActiveStrategy``), its window (``StrategyWindow`` or None), a closed candle
 and the strategy object. Out: ``Step``: the new window (None: the candle was seen already, a
-redelivery), the signal if the strategy decided, and the session requests that carry it to
-every following session. A strategy that raises or returns something other than a Decision or
-None yields a failed window with the error: the instance stops, the others go on, until a
-reset (a newer instance generation) starts it afresh.
+redelivery), the signal if the strategy decided, and the session requests of the candle for
+every following session, in the order each must take them: the candle's price (its range, for
+the session's protective levels), then the signal decided at its close. A strategy that raises
+or returns something other than a Decision or None yields a failed window with the error: the
+instance stops (its sessions still get prices), the others go on, until a reset (a newer
+instance generation) starts it afresh.
 Ids derive from the instance and the candle, so the same candle gives the same messages.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..domain.candles import close_time
+from ..domain.fanout import price_updates
 from ..models import ActiveStrategy, Candle, RequestKind, SessionRequest, Signal, StrategyWindow
 from ..models.strategies import pack
 from .base import Decision, Strategy
@@ -25,7 +28,7 @@ from .base import Decision, Strategy
 class Step:
     window: StrategyWindow | None
     signal: Signal | None = None
-    requests: list[SessionRequest] = field(default_factory=list)
+    requests: list[SessionRequest] = field(default_factory=list)  # per session: the price, then the signal
     candles: tuple[Candle, ...] = ()  # the new window's candles, unpacked (for the caller to keep)
 
 
@@ -78,6 +81,7 @@ def step(
         return Step(None)  # seen already: no second signal for the same candle
     keep = max(strategy.warmup, 1)
     history = usable_history(history, candle) if window is None else []
+    prices = price_updates(candle, instance.sessions)  # the candle as published: linked to its predecessor
     candle = candle.derive(previous_open=None) if candle.previous_open is not None else candle
     if window is not None:
         previous = list(earlier) if earlier is not None else window.candles()
@@ -97,10 +101,10 @@ def step(
             generation=instance.generation,
             rows=rows,
         )
-        return Step(failed, candles=tuple(candles))
+        return Step(failed, requests=prices, candles=tuple(candles))
     new_window = StrategyWindow.of(instance.strategy_id, candles, generation=instance.generation, rows=rows)
     if decision is None:
-        return Step(new_window, candles=tuple(candles))
+        return Step(new_window, requests=prices, candles=tuple(candles))
     signal = Signal(
         signal_id=f"{instance.strategy_id}:{candle.open_time.isoformat()}",
         strategy_id=instance.strategy_id,
@@ -113,7 +117,8 @@ def step(
         confidence=decision.confidence,
         price=candle.close,
     )
-    return Step(new_window, signal, session_requests(signal, instance.sessions, close_time(candle)), tuple(candles))
+    signalled = session_requests(signal, instance.sessions, close_time(candle))
+    return Step(new_window, signal, [*prices, *signalled], tuple(candles))
 
 
 def usable_history(history: Sequence[Candle], candle: Candle) -> list[Candle]:

@@ -9,6 +9,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,9 @@ async def test_sessions_get_exactly_their_instance_signals_once(
         assert got == {t: d for t, d in wanted.items() if t >= first}, sid
         assert len(got) > 20
 
-    requests = [r for r in await values(kafka, f"{topic_prefix}.sessionsrequest") if r["kind"] == "signal"]
+    everything = await values(kafka, f"{topic_prefix}.sessionsrequest")  # partition order: each session's order
+    check_prices_then_signals(everything, rows)
+    requests = [r for r in everything if r["kind"] == "signal"]
     assert len({r["request_id"] for r in requests}) == len(requests), "each session gets each signal once"
     per_session: dict[str, list[str]] = defaultdict(list)
     for r in requests:
@@ -163,6 +166,26 @@ async def test_sessions_get_exactly_their_instance_signals_once(
         assert per_session[joined[0]] == instance_signals, f"{sid}: its first follower {joined[0]}"
         lengths = [len(per_session[session]) for session in joined]
         assert lengths == sorted(lengths, reverse=True), f"{sid}: signals per follower in join order {lengths}"
+
+
+def check_prices_then_signals(requests: list[dict[str, Any]], rows: list[list[Any]]) -> None:
+    """Each session takes its market's candles once each, in order, from the one after its start
+    on, whole (the data file's prices), and each signal right after the price of its own candle."""
+    opens = [datetime.fromtimestamp(int(r[0]) / 1000, tz=timezone.utc).isoformat() for r in rows]
+    closes = {opens[i]: str(rows[i][4]) for i in range(len(rows))}
+    by_session: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for r in requests:
+        if r["kind"] == "price":
+            by_session[r["session_id"]].append(("price", r["candle"]["open_time"].replace("Z", "+00:00")))
+            assert r["price"] == closes[by_session[r["session_id"]][-1][1]] == r["candle"]["close"]
+        elif r["kind"] == "signal":
+            by_session[r["session_id"]].append(("signal", r["signal"]["candle_time"].replace("Z", "+00:00")))
+    for session, seen in by_session.items():
+        prices = [t for kind, t in seen if kind == "price"]
+        assert prices and prices == opens[opens.index(prices[0]) : opens.index(prices[0]) + len(prices)], session
+        for n, (kind, moment) in enumerate(seen):
+            if kind == "signal":  # its candle's price came just before it: the range, then the close's decision
+                assert n > 0 and seen[n - 1] == ("price", moment), (session, moment)
 
 
 async def activation_order(kafka: LocalKafka, prefix: str) -> dict[str, list[str]]:

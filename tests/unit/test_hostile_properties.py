@@ -278,7 +278,7 @@ def _step_on(record: Record) -> None:
         SessionCommand: _command_steps,
         WorkloadCommand: lambda c: [apply_workload_command(w, c) for w in (None, WORKLOAD)],
         StrategyCommand: lambda c: [apply_strategy_command(i, c) for i in (None, INSTANCE)],
-        Candle: lambda c: (strategy_candles(c, WORKLOAD), price_updates(c, WORKLOAD)),
+        Candle: lambda c: (strategy_candles(c, WORKLOAD), price_updates(c, WORKLOAD.sessions)),
         StrategyCandle: lambda m: step(INSTANCE, None, m.candle, create("sma_cross", {"fast": 2, "slow": 3})),
         SessionRequest: _request_steps,
         ExecutionReport: lambda r: [on_report(SESSION, p, r) for p in (None, _waiting(r.order_id))],

@@ -39,9 +39,9 @@ def feed(strategy: Any, count: int, sessions: list[str]) -> tuple[StrategyWindow
     for candle in CANDLES[:count]:
         result = step(instance(sessions), window, candle, strategy)
         window = result.window or window
+        requests += result.requests
         if result.signal:
             signals.append(result.signal)
-            requests += result.requests
     return window, signals, requests
 
 
@@ -55,8 +55,16 @@ def test_signals_equal_the_strategy_run_on_windows_and_reach_every_session() -> 
     }
     assert [(s.candle_time, s.direction) for s in signals] == [(CANDLES[i].open_time, d) for i, d in expected.items()]
     assert window is not None and len(window.candles()) == strategy.warmup and window.candles()[-1] == CANDLES[599]
-    assert len(requests) == 2 * len(signals) and {r.kind for r in requests} == {RequestKind.SIGNAL}
-    assert len({r.request_id for r in requests}) == len(requests)
+    assert len({r.request_id for r in requests}) == len(requests) == 2 * 600 + 2 * len(signals)
+    signalled = {s.candle_time for s in signals}
+    for session in ("a", "b"):  # each candle's price, then the signal of its close: event order
+        mine = [r for r in requests if r.session_id == session]
+        wanted = [(RequestKind.PRICE, c.open_time) for c in CANDLES[:600]]
+        wanted = [w for t in wanted for w in [t, *([(RequestKind.SIGNAL, t[1])] if t[1] in signalled else [])]]
+        times = [(r.kind, r.candle.open_time if r.candle else r.signal.candle_time if r.signal else None) for r in mine]
+        assert times == wanted
+        prices = [r for r in mine if r.kind is RequestKind.PRICE]
+        assert [r.candle for r in prices] == CANDLES[:600]  # whole, linked to their predecessors as published
 
 
 def test_a_redelivered_candle_gives_no_second_signal() -> None:

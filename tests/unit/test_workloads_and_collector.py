@@ -59,13 +59,13 @@ def test_fan_out_gives_each_strategy_the_candle_and_each_session_one_price() -> 
     assert workload is not None
     candle = replay_candles()[0]
     assert [s.strategy_id for s in strategy_candles(candle, workload)] == ["st1", "st2"]
-    updates = price_updates(candle, workload)
+    updates = price_updates(candle, workload.sessions)
     assert [(u.session_id, u.kind, u.price) for u in updates] == [
         ("a", RequestKind.PRICE, candle.close),
         ("b", RequestKind.PRICE, candle.close),
     ]
     assert updates[0].at == datetime(2017, 11, 4, 23, 3, tzinfo=timezone.utc)  # the candle's close
-    assert price_updates(candle, workload) == updates  # same ids for a redelivered candle
+    assert price_updates(candle, workload.sessions) == updates  # same ids for a redelivered candle
 
 
 def replay_candles() -> list[Candle]:
