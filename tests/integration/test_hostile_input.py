@@ -26,7 +26,7 @@ from r3edge_streams.models.codec import partition_of
 from tests.integration.test_datacollect_replay import values
 from tests.integration.test_strategy_faults import replay_env
 from tests.integration.test_strategy_signals import DATA, spec
-from tests.kit.http import Pending, request, wait_for, wait_for_async
+from tests.kit.http import Pending, request, start_session, wait_for, wait_for_async
 from tests.kit.kafka import read_all, seal_headers
 from tests.kit.workers import Worker
 
@@ -207,7 +207,7 @@ async def test_poison_on_every_topic_is_dead_lettered_while_a_session_takes_ever
         ).status
         == 201
     )
-    assert request("POST", f"{worker.url}/sessions/steady/start").status == 200
+    await asyncio.to_thread(start_session, worker.url, "steady")
     await wait_for_async(
         lambda: asyncio.to_thread(lambda: _feed(worker, "steady").get("prices", 0) > 20),
         60,
@@ -329,7 +329,7 @@ async def test_the_largest_window_allowed_stays_far_below_kafkas_limit_and_a_lar
         ).status
         == 201
     )
-    assert request("POST", f"{worker.url}/sessions/widest/start").status == 200
+    await asyncio.to_thread(start_session, worker.url, "widest")
     changelog = f"{topic_prefix}.r3edge-strategy_windows-changelog"
 
     def decided() -> bool | Pending:  # cheap to poll: the changelog itself is read once, at the end

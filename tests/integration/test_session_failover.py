@@ -14,7 +14,7 @@ from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values
 from tests.integration.test_strategy_faults import replay_env
 from tests.integration.test_strategy_signals import DATA, expected_signals, instance_id, spec
-from tests.kit.http import Pending, request, wait_for_async
+from tests.kit.http import Pending, request, start_session, wait_for_async
 from tests.kit.workers import Worker
 
 SPEC: dict[str, Any] = {
@@ -41,7 +41,7 @@ async def test_either_worker_drives_any_session_and_a_killed_owner_loses_nothing
     for n, session_id in enumerate(ids):
         via = pair[n % 2]  # half of these land on the worker that does not own the session
         assert request("POST", f"{via.url}/sessions", {"session_id": session_id, **SPEC}).status == 201
-        assert request("POST", f"{pair[(n + 1) % 2].url}/sessions/{session_id}/start").status == 200
+        start_session(pair[(n + 1) % 2].url, session_id)
     assert request("POST", f"{pair[0].url}/sessions/f1/suspend").body["status"] == "suspended"
     patched = request("PATCH", f"{pair[1].url}/sessions/f2", {"refresh_seconds": 2})
     assert patched.status == 200 and patched.body["spec_version"] == 2, patched
@@ -100,7 +100,7 @@ async def test_a_modification_applies_from_the_next_candle(
     await asyncio.to_thread(lambda: worker.start().wait_ready())
     old, new = {"fast": 2, "slow": 5}, {"fast": 3, "slow": 7}  # frequent crossings: a short test
     assert request("POST", f"{worker.url}/sessions", {"session_id": "m", **spec("sma_cross", old)}).status == 201
-    assert request("POST", f"{worker.url}/sessions/m/start").status == 200
+    start_session(worker.url, "m")
 
     async def sent() -> list[dict[str, Any]]:
         return [

@@ -134,3 +134,18 @@ async def wait_for_async(
         if watch.remaining() <= 0:
             raise watch.timed_out()
         await asyncio.sleep(min(interval, max(watch.remaining(), 0.0)))
+
+
+def start_session(base: str, session_id: str, timeout: float = 60.0) -> Reply:
+    """``POST /sessions/{id}/start`` as a test's set-up: 200, or 202 (the worker was too busy to
+    wait for the decision: the start follows) and then the session seen active."""
+    reply = request("POST", f"{base}/sessions/{session_id}/start")
+    assert reply.status in (200, 202), reply
+    if reply.status == 202:
+
+        def active() -> Any:
+            seen = request("GET", f"{base}/sessions/{session_id}")
+            return seen.status == 200 and seen.body.get("status") == "active" or Pending(f"{seen.status}: {seen.body}")
+
+        wait_for(active, timeout, interval=0.5, what=f"session {session_id} active after its 202")
+    return reply
