@@ -425,7 +425,10 @@ def on_status(
     state: SessionState, position: Position | None, status: SessionStatus, keep_positions: bool, at: datetime
 ) -> Tracked:
     """The session moved to ``status``: a stop or fail closes its position unless it keeps it
-    (once nothing is in flight); ``state`` may not show the new status yet."""
+    (once nothing is in flight) and reports what became of it; a failed session recovered
+    trades again. ``state`` may not show the new status yet."""
+    if status in _RUNNING and position is not None and position.closing:  # recovered: it trades again
+        return Tracked(position=position.derive(closing=False, updated_at=max(position.updated_at, at)))
     if status in _RUNNING or status is SessionStatus.CREATED or (position is not None and position.closing):
         return Tracked()
     if keep_positions:  # left as it is (a repeat of the stop reports again, under the same id)

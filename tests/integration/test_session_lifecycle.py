@@ -141,8 +141,12 @@ async def test_a_failure_reported_by_the_engine_can_be_recovered(live_worker: Wo
     assert act(w, "fragile", "start").status == 409
     assert act(w, "fragile", "recover").body["status"] == "active"
     notices = [n for n in await values(kafka, f"{w.topic_prefix}.notifications") if n.get("session_id") == "fragile"]
-    assert [(n["category"], n["severity"], n["body"]) for n in notices] == [
+    assert [(n["category"], n["severity"], n["body"]) for n in notices][:1] == [
         ("session.failed", "critical", "exchange rejected the order")
+    ]
+    # then the tracker's report of what became of its position (it held none)
+    assert [(n["category"], n["title"]) for n in notices[1:]] == [
+        ("session.wound_down.flat", "session fragile: nothing was open")
     ]
 
 

@@ -235,6 +235,9 @@ def test_a_stop_reports_what_became_of_the_position_once_it_is_settled() -> None
     never = on_status(session(status=SessionStatus.FAILED), None, SessionStatus.FAILED, keep_positions=False, at=T0)
     assert [n.category for n in never.notices] == ["session.wound_down.flat"]
     assert step(never).closing and never.order is None
+    recovered = on_status(session(), step(never), SessionStatus.ACTIVE, keep_positions=False, at=T0)
+    again = on_signal(session(), step(recovered), signal(5, LONG, "100"), T0)
+    assert not step(recovered).closing and again.order is not None  # a recovered session trades again
 
 
 def test_a_backlog_that_overflows_is_told_once_and_the_source_s_candles_still_stop_the_entry() -> None:
