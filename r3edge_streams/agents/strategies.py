@@ -176,7 +176,8 @@ async def _missed(instance: ActiveStrategy, window: StrategyWindow, candle: Cand
 
 
 async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes]) -> None:
-    """Send what the step decided, confirmed, before the window records the candle.
+    """Send what the step decided, confirmed, before the window records the candle (a candle the
+    window holds is never stepped again, so what it sent must be in Kafka first).
 
     Each session's price of the candle goes before its signal (one partition per session: it
     takes them in event order). Session requests go first and the signal last, so a signal on
@@ -185,11 +186,11 @@ async def _effects(instance: ActiveStrategy, result: Step, stream: StreamT[bytes
     assert result.window is not None
     if result.window.failed:
         log.warning("strategy %s failed: %s", instance.strategy_id, result.window.failed)
-        await publish_many(SESSIONSREQUEST, result.requests, confirm=False)  # the candle's prices still go
+        await publish_many(SESSIONSREQUEST, result.requests)  # the candle's prices still go, confirmed
         await publish(NOTIFICATIONS, strategy_failed(instance, result.window.failed, close_time(result.candles[-1])))
         return
     if result.signal is None:
-        await publish_many(SESSIONSREQUEST, result.requests, confirm=False)  # prices only: no order to keep
+        await publish_many(SESSIONSREQUEST, result.requests)  # prices only; confirmed before the window
         return
     event = stream.current_event
     assert event is not None
