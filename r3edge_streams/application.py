@@ -12,6 +12,7 @@ import faust
 
 from .config import Settings, load_settings
 from .provisioning import bootstrap_servers, catalogue_plans, ensure_topics
+from .tablestore import DecodedTable
 
 
 class R3edgeApp(faust.App):
@@ -35,6 +36,7 @@ app = R3edgeApp(
     env={},
     broker=settings.broker,
     store=settings.store,
+    Table=DecodedTable,  # each stored value decoded once while it is read often (see tablestore)
     datadir=str(settings.data_dir),
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication,
