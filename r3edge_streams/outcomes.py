@@ -34,6 +34,10 @@ class Outcomes(Generic[T]):
         if future is not None and not future.done():
             future.set_result(outcome)
 
+    def drop(self, command_id: str) -> None:
+        """No view waits for ``command_id`` any more (its command was not confirmed by Kafka)."""
+        self._waiting.pop(command_id, None)
+
     async def wait(self, command_id: str, future: asyncio.Future[T], timeout: float) -> T | None:
         """The outcome, or None after ``timeout`` seconds."""
         try:

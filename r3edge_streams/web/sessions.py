@@ -12,6 +12,7 @@ Reads the ``sessions`` and ``session_feeds`` tables; writes nothing but commands
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -190,13 +191,28 @@ class SessionAction(web.View):
         return await routed(self, request, sessions, session_id, local)
 
 
+async def _confirmed(command: SessionCommand) -> None:
+    """Publish ``command``; a 503 when Kafka has not confirmed it within the command wait (a
+    broker that is slow or without a leader must not hold the view, and the client, forever)."""
+    try:
+        async with asyncio.timeout(settings.command_wait):
+            await publish(SESSIONCOMMANDS, command)
+    except TimeoutError:
+        session_outcomes.drop(command.command_id)
+        raise HttpError(
+            503,
+            f"Kafka did not confirm the command within {settings.command_wait:g} s; it may still apply: "
+            f"read GET /sessions/{command.session_id} before sending it again",
+        ) from None
+
+
 async def _submit(view: web.View, command: SessionCommand, created: bool = False) -> web.Response:
     """Check ``command`` against the current state, publish it, answer with the agent's decision."""
     decision = apply_command(sessions.get(command.session_id), command, SESSION_MODES, check_spec)
     if isinstance(decision, (Rejected, Unchanged)):
         return _answer(view, decision, created)
     future = session_outcomes.expect(command.command_id)
-    await publish(SESSIONCOMMANDS, command)
+    await _confirmed(command)
     outcome = await session_outcomes.wait(command.command_id, future, settings.command_wait)
     if outcome is None:
         location = f"/sessions/{command.session_id}"
