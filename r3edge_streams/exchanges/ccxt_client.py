@@ -71,7 +71,7 @@ class CcxtExchange:
         }
         self._ccxt = getattr(ccxt_async, exchange_id)(config)
         if api_url:
-            self._ccxt.urls["api"] = _rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
+            self._ccxt.urls["api"] = rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
         self._id = exchange_id
         self._attempts = attempts
         self._backoff = backoff_seconds
@@ -168,12 +168,12 @@ def translate(exc: Exception) -> ExchangeError:
     raise exc
 
 
-def _rehost(urls: Any, base: str) -> Any:
+def rehost(urls: Any, base: str) -> Any:
     """ccxt's API URL tree with every ``scheme://host`` replaced by ``base`` (paths kept)."""
     if isinstance(urls, str):
         return re.sub(r"^https?://[^/]+", base, urls)
     if isinstance(urls, dict):
-        return {key: _rehost(value, base) for key, value in urls.items()}
+        return {key: rehost(value, base) for key, value in urls.items()}
     return urls
 
 

@@ -1,4 +1,4 @@
-"""A local fake of Binance's public SPOT REST API, for driving real ccxt code over real HTTP.
+"""A local fake of Binance's SPOT REST API, for driving real ccxt code over real HTTP.
 
 What it serves (on ``http://127.0.0.1:<ephemeral port>``, shapes as documented at
 https://developers.binance.com/docs/binance-spot-api-docs/rest-api):
@@ -19,6 +19,23 @@ https://developers.binance.com/docs/binance-spot-api-docs/rest-api):
   otherwise the last ``limit`` rows (the most recent ones, ending at ``endTime`` if given).  A ``limit``
   above 1000 is served as 1000 and one below 1 answers -1100 (the exact real answer is not verified).
 
+Signed (account) endpoints, answered from the order book of :mod:`.fake_binance_book` (signature,
+balances, matching, commission are described there); ``fake.open_account(key, secret, balances)``
+first:
+
+* ``POST /api/v3/order`` (``symbol``, ``side``, ``type`` MARKET or LIMIT, ``quantity``, ``price`` and
+  ``timeInForce`` for LIMIT, ``newClientOrderId``, ``newOrderRespType`` ACK/RESULT/FULL) -> the order;
+  a client id of an open order again is -2010 ``Duplicate order sent.``; filters are -1013
+  ``Filter failure: LOT_SIZE`` / ``PRICE_FILTER`` / ``NOTIONAL``; -2010 ``Account has insufficient
+  balance for requested action.``
+* ``GET /api/v3/order`` (``orderId`` or ``origClientOrderId``) -> the order, or -2013 ``Order does not exist.``
+* ``DELETE /api/v3/order`` -> the cancelled order, or -2011 ``Unknown order sent.``
+* ``GET /api/v3/openOrders`` (``symbol`` optional), ``GET /api/v3/account`` (balances),
+  ``GET /api/v3/myTrades`` (``symbol``; ``orderId``, ``fromId``, ``startTime``, ``endTime``, ``limit``)
+
+``fake.book`` is the fake's own record of every accepted order and trade: what tests judge by.
+``fake.restart()`` drops every connection and serves again on the same port with the same book.
+
 Time: the server never reads the clock.  ``fake.now_ms`` (default: the close of the last 1m candle) is
 "now": 1m candles opening after it do not exist yet, ``/time`` and ``serverTime`` report it, and the
 candle containing it is served as still forming (close time in the future, aggregated from the 1m
@@ -38,9 +55,14 @@ unknown paths answer 404.  Faults are scripted per path with ``fake.fail_next(pa
   back the unparsed text, so ``fetch_ohlcv`` returns ``[]`` and ``load_markets`` returns ``{}``
 * ``"disconnect"``  drops the connection without answering              -> ccxt ``ExchangeNotAvailable``, but
   only with ``times=2`` when the connection was kept alive: aiohttp silently retries such a GET once
+* ``"accept_then_timeout"`` / ``"accept_then_disconnect"`` / ``"accept_then_server_error"``: the request
+  takes effect (an order is accepted) and then its answer is lost: held past ``delay`` seconds and
+  dropped, dropped at once, or replaced by a 5xx page. A fault's key may name the method too
+  (``"POST /api/v3/order"``); ``retry_after=`` sets a rate limit's ``Retry-After``.
 
 Every request that reaches the server (faulted or not) is recorded: ``fake.requests`` is a list of
-``(path, params)``; ``fake.log`` also has the method.
+``(path, params)``; ``fake.log`` also has the method, the arrival (``time.monotonic()``) and the
+``X-MBX-APIKEY``; ``fake.requests_per_second(key)`` counts an account's requests per second.
 
 Usage with real ccxt (the construction the tests prove)::
 
@@ -59,8 +81,9 @@ ccxt binance API base, re-pointed at url + its path, e.g. "public": url + "/api/
 The spot-only codes are merged in because ccxt applies them only to URLs starting with
 ``https://api.binance.com/``; with them the fake maps errors as the real spot API does.
 
-Extending (orders later): add a handler ``def handler(state: ExchangeState, params: Params) -> Json`` and
-a ``Route`` to ``ROUTES``; keep the mutable exchange state on ``ExchangeState``; raise ``BinanceError``.
+Extending: add a handler ``def handler(state: ExchangeState, params: Params) -> Json`` and a ``Route``
+to ``ROUTES`` (``signed=True`` for an account endpoint: ``params[API_KEY]`` is then the account);
+keep the mutable exchange state on ``ExchangeState``; raise ``BinanceError``.
 """
 
 from __future__ import annotations
@@ -72,6 +95,7 @@ import decimal
 import json
 import math
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,10 +109,23 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from .fake_binance_book import Book, BookError, MarketView
+
 Json = Any
 Params = dict[str, str]
 CandleInput = Sequence[int | Decimal | str]
-FaultKind = Literal["timeout", "rate_limit", "ip_ban", "server_error", "malformed", "disconnect"]
+FaultKind = Literal[
+    "timeout",
+    "rate_limit",
+    "ip_ban",
+    "server_error",
+    "malformed",
+    "disconnect",
+    "accept_then_timeout",
+    "accept_then_disconnect",
+    "accept_then_server_error",
+]
+ACCEPTING_FAULTS = ("accept_then_timeout", "accept_then_disconnect", "accept_then_server_error")
 
 MINUTE_MS = 60_000
 DAY_MS = 1_440 * MINUTE_MS
@@ -262,6 +299,8 @@ class LoggedRequest(NamedTuple):
     method: str
     path: str
     params: Params
+    at: float = 0.0  # time.monotonic() when it arrived (requests per second, per account)
+    api_key: str | None = None  # the X-MBX-APIKEY header, if any
 
 
 @dataclass
@@ -271,6 +310,7 @@ class Fault:
     status: int | None = None
     delay: float = 5.0
     body: str | None = None
+    retry_after: int | None = None  # a rate limit's Retry-After (default: until the minute's end)
 
 
 @dataclass
@@ -281,7 +321,9 @@ class ExchangeState:
     now_ms: int
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
     log: list[LoggedRequest] = field(default_factory=list)
+    book: Book = field(default_factory=Book)
     _series_cache: dict[tuple[str, str, int], Series] = field(default_factory=dict)
+    _views: dict[tuple[str, int], MarketView] = field(default_factory=dict)
 
     def market(self, market_id: str) -> Market:
         if not SYMBOL_RE.match(market_id):
@@ -301,8 +343,26 @@ class ExchangeState:
             self._series_cache[key] = Series(candles, [candle.open_time for candle in candles])
         return self._series_cache[key]
 
-    def take_fault(self, path: str) -> Fault | None:
-        queue = self.faults.get(path) or self.faults.get("*")
+    def view(self, market: Market) -> MarketView:
+        """The market as the order book sees it now: rules and the 1m candles opened by ``now_ms``."""
+        count = market.visible_count(self.now_ms)
+        key = (market.id, count)
+        if key not in self._views:
+            rules = market.rules
+            bars = [(c.open_time, c.open, c.high, c.low, c.close) for c in market.candles[:count]]
+            self._views = {k: v for k, v in self._views.items() if k[0] != market.id}
+            self._views[key] = MarketView(market.id, market.base, market.quote, Decimal(rules.step_size),
+                                          Decimal(rules.min_qty), Decimal(rules.max_qty), Decimal(rules.tick_size),
+                                          Decimal(rules.min_price), Decimal(rules.max_price),
+                                          Decimal(rules.min_notional), bars, market.open_times[:count])  # fmt: skip
+        return self._views[key]
+
+    def matched(self) -> None:
+        """Let the book fill what the candles opened by now allow (before every signed request)."""
+        self.book.match({market.id: self.view(market) for market in self.markets.values()}, self.now_ms)
+
+    def take_fault(self, path: str, method: str = "GET") -> Fault | None:
+        queue = self.faults.get(f"{method} {path}") or self.faults.get(path) or self.faults.get("*")
         if not queue:
             return None
         fault = queue[0]
@@ -312,14 +372,7 @@ class ExchangeState:
         return fault
 
 
-class BinanceError(Exception):
-    """An error answer: ``{"code": code, "msg": msg}`` with HTTP ``status``."""
-
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
-        super().__init__(f"{code} {msg}")
-        self.code = code
-        self.msg = msg
-        self.status = status
+BinanceError = BookError  # an error answer: ``{"code": code, "msg": msg}`` with HTTP ``status``
 
 
 # ------------------------------------------------------------------------------------- param parsing
@@ -485,10 +538,59 @@ def kline_row(candle: Candle, interval: str, rules: SymbolRules) -> Json:
     ]
 
 
+# signed (account) endpoints: ``params`` carries the authenticated account's key as ``API_KEY``
+API_KEY = "__api_key__"
+
+
+def handle_new_order(state: ExchangeState, params: Params) -> Json:
+    market = state.market(required(params, "symbol"))
+    order = state.book.place(params[API_KEY], params, state.view(market), state.now_ms)
+    kind = params.get("newOrderRespType") or "FULL"  # MARKET and LIMIT default to FULL
+    if kind not in ("ACK", "RESULT", "FULL"):
+        raise BinanceError(-1177, "Invalid newOrderRespType.")
+    return order.placed_json(kind)
+
+
+def handle_query_order(state: ExchangeState, params: Params) -> Json:
+    state.market(required(params, "symbol"))
+    return state.book.find(params[API_KEY], params, (-2013, "Order does not exist.")).json()
+
+
+def handle_cancel_order(state: ExchangeState, params: Params) -> Json:
+    market = state.market(required(params, "symbol"))
+    order = state.book.find(params[API_KEY], params, (-2011, "Unknown order sent."))
+    cancelled = state.book.cancel(order, state.view(market), state.now_ms)
+    body = {key: value for key, value in cancelled.json().items() if key not in ("time", "updateTime", "isWorking")}
+    return {**body, "origClientOrderId": order.client_order_id,
+            "clientOrderId": params.get("newClientOrderId") or f"cancel{order.order_id}",
+            "transactTime": state.now_ms}  # fmt: skip
+
+
+def handle_open_orders(state: ExchangeState, params: Params) -> Json:
+    market_id = state.market(params["symbol"]).id if "symbol" in params else None
+    return [order.json() for order in state.book.open_orders(params[API_KEY], market_id)]
+
+
+def handle_account(state: ExchangeState, params: Params) -> Json:
+    return {"makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
+            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000",
+                                "seller": "0.00000000"},
+            "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
+            "requireSelfTradePrevention": False, "preventSor": False, "updateTime": state.now_ms,
+            "accountType": "SPOT", "balances": state.book.balances(params[API_KEY]), "permissions": ["SPOT"],
+            "uid": 354937868}  # fmt: skip
+
+
+def handle_my_trades(state: ExchangeState, params: Params) -> Json:
+    market = state.market(required(params, "symbol"))
+    return [trade.json() for trade in state.book.my_trades(params[API_KEY], market.id, params)]
+
+
 class Route(NamedTuple):
     method: str
     path: str
     handler: Callable[[ExchangeState, Params], Json]
+    signed: bool = False
 
 
 ROUTES: tuple[Route, ...] = (
@@ -496,6 +598,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v3/time", handle_time),
     Route("GET", "/api/v3/exchangeInfo", handle_exchange_info),
     Route("GET", "/api/v3/klines", handle_klines),
+    Route("POST", "/api/v3/order", handle_new_order, signed=True),
+    Route("GET", "/api/v3/order", handle_query_order, signed=True),
+    Route("DELETE", "/api/v3/order", handle_cancel_order, signed=True),
+    Route("GET", "/api/v3/openOrders", handle_open_orders, signed=True),
+    Route("GET", "/api/v3/account", handle_account, signed=True),
+    Route("GET", "/api/v3/myTrades", handle_my_trades, signed=True),
 )
 
 
@@ -530,7 +638,7 @@ def retry_after(now_ms: int) -> str:
 
 
 def rate_limit_response(state: ExchangeState, fault: Fault) -> web.Response:
-    headers = {"Retry-After": retry_after(state.now_ms)}
+    headers = {"Retry-After": str(fault.retry_after) if fault.retry_after else retry_after(state.now_ms)}
     if fault.kind == "ip_ban":
         until = state.now_ms + 2 * MINUTE_MS
         return error_response(
@@ -615,7 +723,7 @@ class FakeBinance:
         self._closing.clear()
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, 0).start()
+        await web.TCPSite(self._runner, self._host, self._port).start()  # a restart keeps its port
         self._port = self._runner.addresses[0][1]
         return self
 
@@ -624,6 +732,13 @@ class FakeBinance:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def restart(self, down_for: float = 0.0) -> None:
+        """Stop serving (connections drop), wait ``down_for`` seconds, serve again on the same port
+        with the same book: orders, trades and balances survive, as on the real exchange."""
+        await self.close()
+        await asyncio.sleep(down_for)
+        await self.start()
 
     async def __aenter__(self) -> FakeBinance:
         return await self.start()
@@ -664,11 +779,13 @@ class FakeBinance:
         status: int | None = None,
         delay: float = 5.0,
         body: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
-        """The next ``times`` requests to ``path`` ("*" = any path) get fault ``kind`` (queued in order)."""
+        """The next ``times`` requests to ``path`` ("*" = any path; "POST /api/v3/order" = that method
+        only) get fault ``kind`` (queued in order)."""
         if times < 1 or kind not in get_args(FaultKind):
             raise ValueError(f"bad fault: {kind!r} x {times}")
-        self.state.faults.setdefault(path, deque()).append(Fault(kind, times, status, delay, body))
+        self.state.faults.setdefault(path, deque()).append(Fault(kind, times, status, delay, body, retry_after))
 
     def clear_faults(self) -> None:
         self.state.faults.clear()
@@ -684,6 +801,24 @@ class FakeBinance:
     def requests_to(self, path: str) -> list[Params]:
         return [entry.params for entry in self.state.log if entry.path == path]
 
+    @property
+    def book(self) -> Book:
+        """The fake's own record of accounts, orders and trades: what the tests judge by."""
+        return self.state.book
+
+    def open_account(self, api_key: str, secret: str, balances: Mapping[str, Decimal | str]) -> None:
+        self.state.book.open_account(api_key, secret, dict(balances))
+
+    def requests_per_second(self, api_key: str | None = None) -> list[int]:
+        """How many requests (of ``api_key``'s account, or all) arrived in each second of the log."""
+        times = [entry.at for entry in self.state.log if api_key is None or entry.api_key == api_key]
+        if not times:
+            return []
+        counts = [0] * (int(times[-1] - times[0]) + 1)
+        for moment in times:
+            counts[int(moment - times[0])] += 1
+        return counts
+
     def clear_requests(self) -> None:
         self.state.log.clear()
 
@@ -697,7 +832,13 @@ class FakeBinance:
 
     def _endpoint(self, route: Route) -> Handler:
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            return json_response(route.handler(self.state, request[PARAMS]))
+            params = request[PARAMS]
+            if route.signed:
+                signed_text = request.query_string if request.method in ("GET", "DELETE") else await request.text()
+                key = self.state.book.authenticate(request.headers.get("X-MBX-APIKEY"), signed_text, params)
+                params = {**params, API_KEY: key}
+                self.state.matched()
+            return json_response(route.handler(self.state, params))
 
         return endpoint
 
@@ -707,8 +848,9 @@ class FakeBinance:
             request[PARAMS] = await request_params(request)
         except BinanceError as error:
             return error_response(error)
-        self.state.log.append(LoggedRequest(request.method, request.path, request[PARAMS]))
-        fault = self.state.take_fault(request.path)
+        api_key = request.headers.get("X-MBX-APIKEY")
+        self.state.log.append(LoggedRequest(request.method, request.path, request[PARAMS], time.monotonic(), api_key))
+        fault = self.state.take_fault(request.path, request.method)
         try:
             return await self._answer(request, handler, fault)
         except BinanceError as error:
@@ -717,6 +859,8 @@ class FakeBinance:
     async def _answer(self, request: web.Request, handler: Handler, fault: Fault | None) -> web.StreamResponse:
         if fault is None:
             return await handler(request)
+        if fault.kind in ACCEPTING_FAULTS:
+            return await self._accept_then_fail(request, handler, fault)
         if fault.kind in ("rate_limit", "ip_ban"):
             return rate_limit_response(self.state, fault)
         if fault.kind == "server_error":
@@ -727,6 +871,16 @@ class FakeBinance:
             return await self._disconnect(request)
         await self._sleep(fault.delay)
         return await handler(request)
+
+    async def _accept_then_fail(self, request: web.Request, handler: Handler, fault: Fault) -> web.StreamResponse:
+        """The request takes effect (an order is accepted), but its answer never arrives intact."""
+        await handler(request)
+        if fault.kind == "accept_then_server_error":
+            return server_error_response(fault)
+        if fault.kind == "accept_then_disconnect":
+            return await self._disconnect(request)
+        await self._sleep(fault.delay)
+        return await self._disconnect(request)  # past the client's timeout: nothing it could still read
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake up at once when the server closes (so shutdown never waits for it)."""

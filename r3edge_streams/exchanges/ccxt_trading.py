@@ -1,0 +1,304 @@
+"""The live venue: the trading port over one exchange account, through ``ccxt.async_support``.
+
+In: an exchange id, the account's credentials (:class:`~r3edge_streams.accounts.Account`,
+revealed only to ccxt), an optional API host (a testnet, or the local test server), the
+account's :class:`~.budget.RateBudget`, and sized ``Order`` records. Out: the plain values of
+:mod:`r3edge_streams.domain.venue`, or the errors of :mod:`.errors`.
+
+Every order is sent with its ``client_order_id`` (ccxt's ``clientOrderId``, which ccxt names
+as each exchange does, Binance's ``newClientOrderId``), and found again by it. A placement is
+never retried blindly: when its answer does not come (a timeout, a dropped connection, a 5xx)
+the order is looked up by its client order id, and only an exchange that does not have it
+leaves it unplaced (``TransientExchangeError``: the executor's next round looks again before
+it places). An exchange's refusal (insufficient funds, a filter, a closed market) is
+``OrderRejected`` with the exchange's own words; a duplicate client order id is the order
+already placed, which is fetched. Reads are retried with backoff on transient errors only.
+Every request waits for the account's rate budget first, and a rate limit answer (429, 418)
+stops the whole account's requests for the ``Retry-After`` the exchange gave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+from ccxt.base.decimal_to_precision import TICK_SIZE
+
+from ..accounts import Account
+from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
+from ..models import Order, OrderSide, OrderStatus, OrderType
+from .budget import RateBudget
+from .ccxt_client import SPOT_ONLY_OPTIONS, ccxt_exchanges, rehost, translate
+from .errors import ExchangeError, OrderNotFound, OrderRejected, RateLimited, TransientExchangeError, UnknownMarket
+
+log = logging.getLogger(__name__)
+# ccxt logs every request at DEBUG with its headers, the API key among them: a worker run with
+# ``-l debug`` must still never print a credential, so ccxt's own logger stops at INFO
+logging.getLogger("ccxt").setLevel(logging.INFO)
+T = TypeVar("T")
+_STATUSES = {"closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED, "cancelled": OrderStatus.CANCELLED,
+             "expired": OrderStatus.EXPIRED, "rejected": OrderStatus.REJECTED}  # fmt: skip
+_REFUSALS = (ccxt_errors.InsufficientFunds, ccxt_errors.InvalidOrder, ccxt_errors.MarketClosed, ccxt_errors.BadRequest,
+             ccxt_errors.BadSymbol, ccxt_errors.PermissionDenied, ccxt_errors.AccountSuspended)  # fmt: skip
+
+
+class CcxtVenue:
+    """One account on one ccxt exchange."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        account: Account,
+        budget: RateBudget,
+        *,
+        api_url: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        timeout_ms: int = 10_000,
+        attempts: int = 4,
+        backoff_seconds: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if exchange_id not in ccxt_exchanges:
+            raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
+        if account.api_key is None or account.secret is None:
+            raise ExchangeError(f"account {account.name} has no API key and secret for {exchange_id}")
+        config: dict[str, Any] = {
+            "apiKey": account.api_key.reveal(),
+            "secret": account.secret.reveal(),
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            "options": {**SPOT_ONLY_OPTIONS, **(options or {})},
+        }
+        if account.password is not None:
+            config["password"] = account.password.reveal()
+        self._ccxt = getattr(ccxt_async, exchange_id)(config)
+        if api_url:
+            self._ccxt.urls["api"] = rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
+            _keep_market_errors(self._ccxt)
+        self._id = exchange_id
+        self._account = account.name
+        self._budget = budget
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+        self._markets_loaded = False
+
+    @property
+    def venue_id(self) -> str:
+        return self._id
+
+    async def market_rules(self, symbol: str) -> MarketRules:
+        market = await self._market(symbol)
+        precision, limits = market.get("precision") or {}, market.get("limits") or {}
+        step = self._step(precision.get("amount"))
+        return MarketRules(
+            symbol=symbol,
+            base=str(market["base"]),
+            quote=str(market["quote"]),
+            lot_step=step,
+            min_quantity=_number((limits.get("amount") or {}).get("min")) or step,
+            price_tick=self._step(precision.get("price")),
+            min_notional=_number((limits.get("cost") or {}).get("min")) or Decimal(0),
+            max_quantity=_number((limits.get("amount") or {}).get("max")),
+        )
+
+    async def place(self, order: Order) -> VenueOrder:
+        """Place ``order`` unless the exchange has it already (found by its client order id: an
+        exchange such as Binance refuses a repeated id only while the first order is open)."""
+        await self._market(order.symbol)
+        before = await self.fetch_order(order.symbol, order.client_order_id)
+        if before is not None:
+            return before
+        price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
+        try:
+            raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
+                                   float(order.quantity), price, {"clientOrderId": order.client_order_id})  # fmt: skip
+        except OrderRejected as refused:
+            if "duplicate" not in str(refused).lower():
+                raise
+            raw = None  # the exchange has an open order under this id: ours, placed before
+        except TransientExchangeError as unsure:
+            log.warning("%s order %s unconfirmed (%s): looking it up", self._id, order.client_order_id, unsure)
+            raw = None
+        found = await self.fetch_order(order.symbol, order.client_order_id)
+        if found is not None:
+            return found
+        if raw is not None:  # accepted, but its lookups lag: the answer is the order (fills come later)
+            return _venue_order(raw, order.symbol, order.client_order_id, ())
+        raise TransientExchangeError(
+            f"{self._id} did not confirm order {order.client_order_id} and does not have it: looked up again"
+        )
+
+    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder | None:
+        try:
+            raw = await self._read(self._ccxt.fetch_order, "", symbol, {"clientOrderId": client_order_id})
+        except OrderNotFound:
+            return None
+        return await self._with_fills(raw, symbol, client_order_id)
+
+    async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:
+        try:
+            await self._read(self._ccxt.cancel_order, "", symbol, {"clientOrderId": client_order_id})
+        except OrderNotFound:
+            pass  # gone already (filled, cancelled): what it became is read below
+        found = await self.fetch_order(symbol, client_order_id)
+        if found is None:
+            raise OrderNotFound(f"{self._id} has no order {client_order_id}")
+        return found
+
+    async def open_orders(self, symbol: str | None = None) -> Sequence[VenueOrder]:
+        """The account's open orders, without their fills (``fetch_order`` gives those)."""
+        if symbol is not None:
+            await self._market(symbol)
+        rows = await self._read(self._ccxt.fetch_open_orders, symbol)
+        return [_venue_order(raw, str(raw.get("symbol")), str(raw.get("clientOrderId") or ""), ()) for raw in rows]
+
+    async def balances(self) -> Mapping[str, Balance]:
+        raw = await self._read(self._ccxt.fetch_balance)
+        free, used = raw.get("free") or {}, raw.get("used") or {}
+        assets = sorted(set(free) | set(used))
+        return {a: Balance(a, _number(free.get(a)) or Decimal(0), _number(used.get(a)) or Decimal(0)) for a in assets}
+
+    async def close(self) -> None:
+        await self._ccxt.close()
+
+    # -- internals
+
+    async def _market(self, symbol: str) -> dict[str, Any]:
+        if not self._markets_loaded:
+            await self._read(self._ccxt.load_markets)
+            self._markets_loaded = True
+        market = self._ccxt.markets.get(symbol)
+        if market is None:
+            raise UnknownMarket(f"{self._id} does not list {symbol}")
+        return dict(market)
+
+    def _step(self, precision: Any) -> Decimal:
+        """A market's step from ccxt's precision: the step itself, or a count of decimals."""
+        value = _number(precision)
+        if value is None:
+            return Decimal("0.00000001")
+        return value if self._ccxt.precisionMode == TICK_SIZE else Decimal(1).scaleb(-int(value))
+
+    async def _with_fills(self, raw: dict[str, Any], symbol: str, client_order_id: str) -> VenueOrder:
+        filled = _number(raw.get("filled")) or Decimal(0)
+        trades: Sequence[VenueFill] = ()
+        if filled > 0:
+            rows = await self._read(self._ccxt.fetch_my_trades, symbol, None, None, {"orderId": raw.get("id")})
+            trades = [_fill(row) for row in rows if str(row.get("order")) == str(raw.get("id"))]
+        return _venue_order(raw, symbol, client_order_id, tuple(trades))
+
+    async def _once(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """One request, after the account's budget allows it; ccxt's errors translated."""
+        await self._budget.acquire()
+        try:
+            return await function(*args)
+        except Exception as exc:  # noqa: BLE001 - every ccxt error is translated here
+            raise self._translated(exc) from exc
+
+    async def _read(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A request that changes nothing twice: retried with backoff while the error is transient."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await self._once(function, *args)
+            except TransientExchangeError as error:
+                if attempt == self._attempts:
+                    raise
+                pause = min(self._backoff * 2 ** (attempt - 1), 30.0)
+                log.warning("%s: %s (attempt %d/%d), again in %.1fs", self._id, error, attempt, self._attempts, pause)
+                await self._sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _translated(self, exc: Exception) -> ExchangeError:
+        if isinstance(exc, ccxt_errors.OrderNotFound):
+            return OrderNotFound(str(exc)[:300])
+        if isinstance(exc, _REFUSALS):
+            return OrderRejected(_reason(exc))
+        error = translate(exc)
+        if isinstance(error, RateLimited):
+            pause = _retry_after(self._ccxt.last_response_headers)
+            self._budget.pause(pause)
+            log.warning("%s account %s: rate limited, no request for %.0f s", self._id, self._account, pause)
+            return RateLimited(str(error), pause)
+        return error
+
+
+def _venue_order(raw: dict[str, Any], symbol: str, client_order_id: str, fills: tuple[VenueFill, ...]) -> VenueOrder:
+    filled = _number(raw.get("filled")) or Decimal(0)
+    status = _STATUSES.get(str(raw.get("status")))
+    if status is None:  # open
+        status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
+    stamp = raw.get("timestamp")
+    return VenueOrder(
+        client_order_id=client_order_id or str(raw.get("clientOrderId")),
+        symbol=symbol,
+        side=OrderSide(str(raw.get("side"))),
+        order_type=OrderType.LIMIT if raw.get("type") == "limit" else OrderType.MARKET,
+        quantity=_number(raw.get("amount")) or Decimal(0),
+        status=status,
+        created_at=_moment(stamp),
+        limit_price=_number(raw.get("price")) if raw.get("type") == "limit" else None,
+        venue_order_id=str(raw.get("id")) if raw.get("id") is not None else None,
+        fills=fills,
+    )
+
+
+def _fill(row: dict[str, Any]) -> VenueFill:
+    fee = row.get("fee") or {}
+    return VenueFill(
+        trade_id=str(row.get("id")),
+        quantity=_number(row.get("amount")) or Decimal(0),
+        price=_number(row.get("price")) or Decimal(0),
+        fee=_number(fee.get("cost")) or Decimal(0),
+        fee_currency=str(fee.get("currency") or ""),
+        at=_moment(row.get("timestamp")),
+    )
+
+
+def _moment(stamp: Any) -> datetime:
+    if not isinstance(stamp, (int, float)):
+        raise ExchangeError(f"exchange answered without a time: {stamp!r}")
+    return datetime.fromtimestamp(stamp / 1000, tz=timezone.utc)
+
+
+def _number(value: Any) -> Decimal | None:
+    """ccxt's float as the exchange's decimal (its shortest repr), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    number = Decimal(str(value))
+    return number if number.is_finite() else None
+
+
+def _reason(exc: Exception) -> str:
+    """The exchange's own words for a refusal (ccxt prefixes the exchange id and may add JSON)."""
+    text = str(exc)
+    start = text.find('"msg":"')
+    if start >= 0:
+        return text[start + 7 : text.find('"', start + 7)] or text[:300]
+    return text[:300]
+
+
+def _retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Seconds the exchange asked us to wait (its ``Retry-After``), or a minute when it did not say."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return max(1.0, float(value))
+            except (TypeError, ValueError):
+                break
+    return 60.0
+
+
+def _keep_market_errors(exchange: Any) -> None:
+    """Exchanges that map error codes by API host (Binance's spot codes apply only to its own hosts)
+    keep them on another host: a testnet or proxy answers with the same codes."""
+    exceptions = getattr(exchange, "exceptions", None)
+    if isinstance(exceptions, dict) and isinstance(exceptions.get("spot"), dict):
+        for kind in ("exact", "broad"):
+            exceptions[kind] = {**exceptions.get(kind, {}), **exceptions["spot"].get(kind, {})}

@@ -1,0 +1,212 @@
+"""The live venue (``CcxtVenue``, real ``ccxt.async_support.binance``) against the fake Binance over
+real HTTP on 127.0.0.1: placement under the client order id, partial fills, refusals with the
+exchange's words, answers lost after acceptance, 429s honoured, the account's rate budget.
+
+Judged by the fake's own book (its orders, trades and balances), never by the venue's view.
+No Kafka here: none of these tests requests the ``kafka`` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from r3edge_streams.accounts import Account, Secret
+from r3edge_streams.domain.money import client_order_id
+from r3edge_streams.exchanges.budget import RateBudget
+from r3edge_streams.exchanges.ccxt_trading import CcxtVenue
+from r3edge_streams.exchanges.errors import OrderRejected
+from r3edge_streams.models import Order, OrderSide, OrderStatus, OrderType, SessionMode
+from tests.kit.fake_binance import FakeBinance, load_candles
+from tests.kit.patience import patience
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
+SYMBOL = "UNITTEST/BTC"
+KEY, SECRET = "k" * 64, "s" * 64
+ORDER_PATH = "/api/v3/order"
+START = 2000  # the fake's clock stands in the middle of this candle
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[list[Any]]:
+    return load_candles(DATA)
+
+
+@pytest.fixture
+async def fake(rows: list[list[Any]]) -> AsyncIterator[FakeBinance]:
+    async with FakeBinance({SYMBOL: rows}, now_ms=int(rows[START][0]) + 30_000) as server:
+        server.open_account(KEY, SECRET, {"BTC": "1", "UNITTEST": "500"})
+        yield server
+
+
+def venue_for(fake: FakeBinance, per_second: float = 50.0, timeout_ms: int = 2000) -> CcxtVenue:
+    account = Account("main", "binance", Secret(KEY), Secret(SECRET))
+    return CcxtVenue("binance", account, RateBudget(per_second), api_url=fake.url,
+                     timeout_ms=int(timeout_ms * patience()), backoff_seconds=0.05)  # fmt: skip
+
+
+@pytest.fixture
+async def venue(fake: FakeBinance) -> AsyncIterator[CcxtVenue]:
+    client = venue_for(fake)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def order(number: int, side: OrderSide = OrderSide.BUY, quantity: str = "100", limit: str | None = None) -> Order:
+    order_id = f"o-{number}"
+    return Order(order_id=order_id, session_id="s1", exchange="binance", symbol=SYMBOL, side=side,
+                 order_type=OrderType.LIMIT if limit else OrderType.MARKET, mode=SessionMode.LIVE,
+                 created_at=datetime(2017, 11, 6, tzinfo=timezone.utc), quantity=Decimal(quantity),
+                 client_order_id=client_order_id(order_id), limit_price=Decimal(limit) if limit else None,
+                 account="main")  # fmt: skip
+
+
+def close_of(rows: list[list[Any]], index: int) -> Decimal:
+    return Decimal(str(rows[index][4]))
+
+
+async def test_a_market_buy_is_one_exchange_order_under_its_client_id_with_the_exchanges_fills(
+    fake: FakeBinance, venue: CcxtVenue, rows: list[list[Any]]
+) -> None:
+    fake.book.slices = 3
+    placed = await venue.place(order(1, quantity="100"))
+    [booked] = fake.book.orders
+    assert booked.client_order_id == client_order_id("o-1") and booked.status == "FILLED"
+    assert [t.qty for t in booked.trades] == [Decimal(33), Decimal(33), Decimal(34)]
+    price = close_of(rows, START)
+    assert {t.price for t in booked.trades} == {price}
+    assert placed.status is OrderStatus.FILLED
+    assert [(f.trade_id, f.quantity, f.price, f.fee, f.fee_currency) for f in placed.fills] == [
+        (str(t.id), t.qty, t.price, t.qty * Decimal("0.001"), "UNITTEST") for t in booked.trades
+    ]
+    account = fake.book.accounts[KEY]
+    assert account.free["BTC"] == Decimal(1) - 100 * price  # the fake's own balances
+    assert account.free["UNITTEST"] == Decimal(500) + Decimal(100) * Decimal("0.999")
+
+
+async def test_a_limit_order_fills_in_slices_as_the_replayed_price_crosses_it(
+    fake: FakeBinance, venue: CcxtVenue, rows: list[list[Any]]
+) -> None:
+    fake.book.slices = 2
+    lows = [Decimal(str(row[3])) for row in rows[START + 1 : START + 400]]
+    limit = sorted(lows)[len(lows) // 10]  # crossed by some later candles, above none now
+    assert limit < close_of(rows, START)
+    placed = await venue.place(order(2, quantity="50", limit=str(limit)))
+    assert placed.status is OrderStatus.ACCEPTED and not placed.fills
+    crossings = [START + 1 + n for n, low in enumerate(lows) if low <= limit]
+    fake.now_ms = int(rows[crossings[0]][0]) + 1
+    first = await venue.fetch_order(SYMBOL, placed.client_order_id)
+    assert first is not None and first.status is OrderStatus.PARTIALLY_FILLED
+    assert [f.quantity for f in first.fills] == [Decimal(25)]
+    fake.now_ms = int(rows[crossings[1]][0]) + 1
+    done = await venue.fetch_order(SYMBOL, placed.client_order_id)
+    assert done is not None and done.status is OrderStatus.FILLED
+    [booked] = fake.book.orders
+    assert [(str(t.id), t.qty, t.price) for t in booked.trades] == [
+        (f.trade_id, f.quantity, f.price) for f in done.fills
+    ]
+    assert all(t.price == limit for t in booked.trades)
+
+
+async def test_refusals_carry_the_exchanges_reason_and_place_nothing(fake: FakeBinance, venue: CcxtVenue) -> None:
+    with pytest.raises(OrderRejected, match="insufficient balance"):
+        await venue.place(order(3, quantity="100000"))  # 100,000 units cost more than 1 BTC
+    fake.book.accounts[KEY].free["UNITTEST"] = Decimal(0)
+    with pytest.raises(OrderRejected, match="insufficient balance"):
+        await venue.place(order(4, side=OrderSide.SELL, quantity="10"))
+    assert fake.book.orders == []
+    posts = [e.params["newClientOrderId"] for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]
+    assert posts == [client_order_id("o-3"), client_order_id("o-4")]
+
+
+async def test_a_quantity_off_the_lot_step_is_refused_by_the_exchange(fake: FakeBinance, venue: CcxtVenue) -> None:
+    rules = await venue.market_rules(SYMBOL)
+    assert (rules.lot_step, rules.min_quantity, rules.price_tick) == (Decimal(1), Decimal(1), Decimal("0.00000001"))
+    fake.book.accounts[KEY].free["BTC"] = Decimal(1000)
+    with pytest.raises(OrderRejected, match="NOTIONAL|LOT_SIZE"):
+        await venue.place(order(5, quantity="1", limit="0.00000001"))  # 1e-8 BTC: under the minimum notional
+    assert fake.book.orders == []
+
+
+@pytest.mark.parametrize("fault", ["accept_then_timeout", "accept_then_disconnect", "accept_then_server_error"])
+async def test_an_answer_lost_after_acceptance_is_found_again_and_the_order_placed_once(
+    fake: FakeBinance, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    venue = venue_for(fake, timeout_ms=1000)
+    try:
+        fake.fail_next(f"POST {ORDER_PATH}", fault, delay=3.0 * patience())  # type: ignore[arg-type]
+        found = await venue.place(order(6))
+        again = await venue.place(order(6))  # the executor's next round, had it not seen the answer
+    finally:
+        await venue.close()
+    [booked] = fake.book.orders
+    assert booked.client_order_id == client_order_id("o-6") and booked.status == "FILLED"
+    assert found.venue_order_id == again.venue_order_id == str(booked.order_id)
+    assert found.filled_quantity == sum(t.qty for t in booked.trades)
+    posts = [e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]
+    assert len(posts) == 1, "the second placement found the order and sent nothing"
+    assert "placement" in caplog.text or "unconfirmed" in caplog.text
+    assert KEY not in caplog.text and SECRET not in caplog.text and KEY not in repr(venue.__dict__)
+
+
+async def test_a_rate_limit_stops_every_request_of_the_account_for_its_retry_after(fake: FakeBinance) -> None:
+    venue = venue_for(fake)
+    try:
+        await venue.balances()
+        before = len(fake.log)
+        fake.fail_next("*", "rate_limit", times=2, retry_after=2)  # the next two requests, whatever they are
+        placed = await venue.place(order(7))
+    finally:
+        await venue.close()
+    after = fake.log[before:]
+    gaps = [after[n + 1].at - after[n].at for n in (0, 1)]
+    assert all(gap >= 2.0 - 0.05 for gap in gaps), f"the account waited {gaps} s after each 429 (Retry-After 2)"
+    [booked] = fake.book.orders
+    assert placed.venue_order_id == str(booked.order_id)
+    assert len([e for e in after if e.method == "POST"]) == 1
+
+
+async def test_cancel_releases_the_rest_and_open_orders_and_balances_are_the_exchanges(
+    fake: FakeBinance, venue: CcxtVenue, rows: list[list[Any]]
+) -> None:
+    limit = "0.00100000"  # far under every later price: rests
+    placed = await venue.place(order(8, quantity="200", limit=limit))
+    [listed] = await venue.open_orders(SYMBOL)
+    assert listed.client_order_id == placed.client_order_id and listed.status is OrderStatus.ACCEPTED
+    account = fake.book.accounts[KEY]
+    assert account.locked["BTC"] == Decimal(200) * Decimal(limit)
+    balances = await venue.balances()
+    assert balances["BTC"].free == account.free["BTC"] and balances["BTC"].locked == account.locked["BTC"]
+    cancelled = await venue.cancel(SYMBOL, placed.client_order_id)
+    assert cancelled.status is OrderStatus.CANCELLED and fake.book.orders[0].status == "CANCELED"
+    assert account.locked["BTC"] == 0 and account.free["BTC"] == Decimal(1)
+    assert await venue.open_orders(SYMBOL) == []
+    assert await venue.fetch_order(SYMBOL, client_order_id("never-placed")) is None
+
+
+async def test_many_callers_on_one_account_keep_to_its_budget(fake: FakeBinance) -> None:
+    venue = venue_for(fake, per_second=5.0)
+    try:
+        await venue.balances()  # markets and the first request out of the way
+        fake.clear_requests()
+        started = time.monotonic()
+        await asyncio.gather(*(venue.fetch_order(SYMBOL, client_order_id(f"x{n}")) for n in range(15)))
+        took = time.monotonic() - started
+    finally:
+        await venue.close()
+    arrivals = [e.at for e in fake.log if e.api_key == KEY]
+    assert len(arrivals) == 15
+    windows = [sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals]
+    assert max(windows) <= 5 + 1, f"requests in one second: {max(windows)} (budget 5/s, one of jitter)"
+    assert took >= 14 / 5 - 0.1
