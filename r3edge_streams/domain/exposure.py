@@ -5,20 +5,26 @@ maximum open orders), and the MoneyManager's events: an entry to reserve, an ord
 (with the notional it filled), a position that closed. Out: the new ledger and, for a
 reservation, the verdict. An entry reserves its notional while it is open; once it ends, what
 it filled stays reserved as the position's (``held``) until the position closes, and what it
-did not fill is released. Exits reserve nothing and are never refused. A reservation decided
-before (a redelivered order) gets the verdict it got then, so nothing is reserved twice and an
-order refused once is never accepted later.
+did not fill is released. Limits hold in event time: an entry decided at a candle counts every
+position still open at that candle, even one that closed since (its worker lagging, the entry
+arrives late), so the account's positions never overlap above its limit on the candles'
+timeline, whatever the workers' pace. Exits reserve nothing and are never refused. A
+reservation decided before (a redelivered order) gets the verdict it got then, so nothing is
+reserved twice and an order refused once is never accepted later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from ..models.exposure import AccountExposure, Reservation, Verdict
 
 #: verdicts kept per account to answer redeliveries (far more than orders in flight at once)
 KEPT_VERDICTS = 1000
+#: released holds kept per account, for entries decided before their release that arrive after it
+KEPT_RELEASED = 200
 
 
 @dataclass(frozen=True)
@@ -27,9 +33,11 @@ class AccountLimits:
     max_open_orders: int | None = None
 
 
-def committed(exposure: AccountExposure) -> Decimal:
-    """Notional reserved by open entries and held by open positions."""
-    return sum((r.notional for r in exposure.reservations), Decimal(0))
+def committed(exposure: AccountExposure, at: datetime | None = None) -> Decimal:
+    """Notional reserved by open entries and held by open positions; with ``at``, as of that event
+    time: a position released after ``at`` still held then."""
+    return sum((r.notional for r in exposure.reservations if r.until is None or (at is not None and r.until > at)),
+               Decimal(0))  # fmt: skip
 
 
 def open_orders(exposure: AccountExposure) -> int:
@@ -37,23 +45,34 @@ def open_orders(exposure: AccountExposure) -> int:
 
 
 def reserve(
-    exposure: AccountExposure, order_id: str, session_id: str, notional: Decimal, limits: AccountLimits
+    exposure: AccountExposure,
+    order_id: str,
+    session_id: str,
+    notional: Decimal,
+    limits: AccountLimits,
+    at: datetime | None = None,
 ) -> tuple[AccountExposure, Verdict]:
-    """Reserve ``notional`` for entry ``order_id`` if the account's limits allow it."""
+    """Reserve ``notional`` for entry ``order_id``, decided at event time ``at``, if the account's
+    limits allow it as of then: a position another session closed after ``at`` still counts, so
+    an entry decided earlier but arriving later (its worker lagging) gets the verdict it would
+    have got in event order, and the account's positions never overlap above the limit."""
     earlier = next((v for v in exposure.verdicts if v.order_id == order_id), None)
     if earlier is not None:
         return exposure, earlier
-    reason = _over_limits(exposure, notional, limits)
+    reason = _over_limits(exposure, notional, limits, at)
     verdict = Verdict(order_id=order_id, accepted=reason is None, reason=reason or "")
     reservations = exposure.reservations
     if reason is None:
-        reservations = [*reservations, Reservation(order_id=order_id, session_id=session_id, notional=notional)]
+        reservations = [*reservations, Reservation(order_id=order_id, session_id=session_id, notional=notional,
+                                                   since=at)]  # fmt: skip
     verdicts = [*exposure.verdicts, verdict][-KEPT_VERDICTS:]
     return AccountExposure(account=exposure.account, reservations=reservations, verdicts=verdicts), verdict
 
 
-def _over_limits(exposure: AccountExposure, notional: Decimal, limits: AccountLimits) -> str | None:
-    total = committed(exposure)
+def _over_limits(
+    exposure: AccountExposure, notional: Decimal, limits: AccountLimits, at: datetime | None
+) -> str | None:
+    total = committed(exposure, at)
     if limits.max_notional is not None and total + notional > limits.max_notional:
         return f"account {exposure.account}: exposure {total} + {notional} would exceed its limit {limits.max_notional}"
     if limits.max_open_orders is not None and open_orders(exposure) + 1 > limits.max_open_orders:
@@ -68,15 +87,23 @@ def settle(exposure: AccountExposure, order_id: str, filled_notional: Decimal) -
         if reservation.order_id != order_id or reservation.held:
             kept.append(reservation)
         elif filled_notional > 0:
-            kept.append(Reservation(order_id=order_id, session_id=reservation.session_id,
-                                    notional=filled_notional, held=True))  # fmt: skip
+            kept.append(reservation.derive(notional=filled_notional, held=True))
     return _with(exposure, kept)
 
 
-def release_position(exposure: AccountExposure, session_id: str) -> AccountExposure:
-    """The position of ``session_id`` closed: what its entries held is released."""
-    return _with(exposure, [r for r in exposure.reservations if not (r.held and r.session_id == session_id)])
+def release_position(exposure: AccountExposure, session_id: str, at: datetime | None = None) -> AccountExposure:
+    """The position of ``session_id`` closed at event time ``at``: what its entries held is
+    released from then on (without ``at``: at once, for every event time)."""
+    kept: list[Reservation] = []
+    for r in exposure.reservations:
+        if not (r.held and r.session_id == session_id and r.until is None):
+            kept.append(r)
+        elif at is not None:
+            kept.append(r.derive(until=at))
+    released = [r for r in kept if r.until is not None]
+    forgotten = {id(r) for r in released[: max(0, len(released) - KEPT_RELEASED)]}
+    return _with(exposure, [r for r in kept if id(r) not in forgotten])
 
 
 def _with(exposure: AccountExposure, reservations: list[Reservation]) -> AccountExposure:
-    return AccountExposure(account=exposure.account, reservations=reservations, verdicts=exposure.verdicts)
+    return exposure.derive(reservations=reservations)

@@ -90,13 +90,13 @@ def on_account_event(exposure: AccountExposure | None, event: AccountEvent, limi
     if event.action is AccountAction.SETTLE:
         return AccountDecision(settle(current, event.order_id, event.notional))
     if event.action is AccountAction.RELEASE:
-        return AccountDecision(release_position(current, event.session_id))
+        return AccountDecision(release_position(current, event.session_id, event.at))
     order = event.order
     if order is None:
         return AccountDecision(current)
     if event.action is AccountAction.PASS:
         return AccountDecision(current, order=order)
-    after, verdict = reserve(current, order.order_id, order.session_id, order.notional, limits)
+    after, verdict = reserve(current, order.order_id, order.session_id, order.notional, limits, event.at)
     if verdict.accepted:
         return AccountDecision(after, order=order)
     return AccountDecision(after, report=rejected(order.order_id, order.session_id, verdict.reason, event.at, order))

@@ -17,12 +17,19 @@ from .orders import Order
 
 
 class Reservation(Record):
-    """Notional committed by an entry order; ``held`` once it filled and sits in a position."""
+    """Notional committed by an entry order; ``held`` once it filled and sits in a position.
+
+    ``since`` is the event time the entry was decided, ``until`` the event time its position
+    closed (then it commits nothing after ``until``, and is kept a while for entries decided
+    earlier in event time that arrive late).
+    """
 
     order_id: str
     session_id: str
     notional: Decimal
     held: bool = False
+    since: Optional[datetime] = None
+    until: Optional[datetime] = None
 
 
 class Verdict(Record):

@@ -134,7 +134,7 @@ class AccountExposureView(web.View):
 
         async def local() -> web.Response:
             held = exposure.get(account)
-            reservations = held.reservations if held is not None else []
+            reservations = [r for r in held.reservations if r.until is None] if held is not None else []
             total = sum((r.notional for r in reservations), Decimal(0))
             waiting = sum(not r.held for r in reservations)
             return self.json({"account": account, "notional": str(total), "open_orders": waiting,

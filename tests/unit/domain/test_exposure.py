@@ -3,10 +3,20 @@ on position close. Totals are summed here from what was reserved, not read from 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from r3edge_streams.domain.exposure import AccountLimits, committed, open_orders, release_position, reserve, settle
+from r3edge_streams.domain.exposure import (
+    KEPT_RELEASED,
+    AccountLimits,
+    committed,
+    open_orders,
+    release_position,
+    reserve,
+    settle,
+)
 from r3edge_streams.models.exposure import AccountExposure
 from tests.kit.factories import d
 
@@ -65,3 +75,27 @@ def test_no_sequence_of_reservations_and_ends_exceeds_the_limit(events: list[tup
         if end_one and ledger.reservations:
             ledger = settle(ledger, ledger.reservations[0].order_id, d(0))
     assert accepted == sum(1 for v in ledger.verdicts if v.accepted)
+
+
+def test_an_entry_decided_before_a_release_but_arriving_after_it_counts_the_released_position() -> None:
+    """Two workers at different paces: s1 and s2 held 600 + 400 from 10:00 and closed at 10:05;
+    s3's entry decided at 10:02 arrives after those closes. At 10:02 the account held 1000."""
+    limits = AccountLimits(max_notional=d(1000))
+    at = [datetime(2017, 11, 6, 10, minute, tzinfo=timezone.utc) for minute in range(10)]
+    ledger, _ = reserve(empty(), "o1", "s1", d(600), limits, at[0])
+    ledger, _ = reserve(ledger, "o2", "s2", d(400), limits, at[0])
+    ledger = settle(settle(ledger, "o1", d(600)), "o2", d(400))
+    ledger = release_position(release_position(ledger, "s1", at[5]), "s2", at[5])
+    assert committed(ledger) == 0 and committed(ledger, at[2]) == d(1000)
+    ledger, late = reserve(ledger, "o3", "s3", d(300), limits, at[2])
+    assert not late.accepted and "exceed" in late.reason
+    _, later = reserve(ledger, "o4", "s4", d(300), limits, at[6])  # decided after the closes: room
+    assert later.accepted
+
+
+def test_released_holds_are_kept_only_a_while() -> None:
+    ledger, moment = empty(), datetime(2017, 11, 6, tzinfo=timezone.utc)
+    for n in range(KEPT_RELEASED + 50):
+        ledger, _ = reserve(ledger, f"o{n}", f"s{n}", d(1), LIMITS, moment)
+        ledger = release_position(settle(ledger, f"o{n}", d(1)), f"s{n}", moment)
+    assert len(ledger.reservations) == KEPT_RELEASED and committed(ledger) == 0
