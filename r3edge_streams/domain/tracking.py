@@ -305,19 +305,25 @@ def _closed(
     return flat, trade
 
 
+_PROTECTIVE = frozenset({OrderPurpose.STOP_LOSS, OrderPurpose.TAKE_PROFIT, OrderPurpose.TRAILING_STOP})
+
+
 def _ended(
     state: SessionState, held: Position, report: ExecutionReport, trade: Trade | None, history: Sequence[Candle] = ()
 ) -> Tracked:
     """The order is final: what came meanwhile is taken in candle order, then the session decides
-    again from the direction last wanted (a reversal) - but never retries a refused order by itself."""
+    again from the direction last wanted (a reversal) - but never retries a refused order by itself,
+    nor re-enters on the signal a protective exit closed the position of."""
     flight = held.in_flight
     assert flight is not None
     filled = report.status is OrderStatus.FILLED
     notices = [] if filled else [_unfilled(state, report)]
     backlog = _backlog(held, flight, report, history)
     held = held.derive(in_flight=None, last_final=flight.order_id, seen=[], pending=[], overflowed=False)
-    if not filled:
-        held = held.derive(wanted=None)  # the next signal decides, not this wish again
+    if not filled or flight.purpose in _PROTECTIVE:
+        # the next signal decides, not this wish again: a refused order is not retried by itself,
+        # and a position a stop or a target closed is not bought back on the signal it was bought on
+        held = held.derive(wanted=None)
     for index, (moment, item) in enumerate(backlog):
         result = _replayed(state, held, item, moment)
         notices += result.notices

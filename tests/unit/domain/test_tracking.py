@@ -259,3 +259,21 @@ def test_a_backlog_that_overflows_is_told_once_and_the_source_s_candles_still_st
     assert caught.order is not None and caught.order.purpose is OrderPurpose.STOP_LOSS
     assert caught.order.candle_time == T0 + 10 * MINUTE and caught.order.trigger_price == d(98)
     assert not step(caught).overflowed  # the next order is told of afresh
+
+
+def test_a_position_a_stop_closed_is_not_bought_back_on_the_same_signal() -> None:
+    """LONG at 1, filled at 100; the stop (2 %) fires at 98: flat again, and the LONG that opened
+    the position does not open another one; the next LONG does."""
+    state = session(stop_loss_pct="2")
+    entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+    assert entered.order is not None
+    held = step(on_report(state, step(entered), report(entered.order, 2, "10", "100")))
+    stopped = on_candle(state, held, bar(3, "99", "99", "97", "98"), T0 + 4 * MINUTE)
+    assert stopped.order is not None and stopped.order.purpose is OrderPurpose.STOP_LOSS
+    closed = on_report(state, step(stopped, held), report(stopped.order, 3, "10", "98"))
+    assert closed.trade is not None and closed.order is None  # no entry on the stale LONG
+    flat = step(closed)
+    assert flat.quantity == 0 and flat.wanted is None
+    assert on_candle(state, flat, bar(4, "98", "99", "97", "98"), T0 + 5 * MINUTE).order is None
+    again = on_signal(state, flat, signal(5, LONG, "98"), T0 + 6 * MINUTE)
+    assert again.order is not None and again.order.purpose is OrderPurpose.ENTRY
