@@ -35,6 +35,33 @@ class Fill:
     at: datetime
 
 
+def quote_fill(
+    side: OrderSide,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    fee_currency: str | None,
+    symbol: str,
+    at: datetime,
+) -> Fill:
+    """A venue's fill with its fee in the quote currency, as this ledger keeps money.
+
+    A fee charged in the base asset (Binance takes a buy's commission from what it bought)
+    leaves ``quantity - fee`` held: the fill is that net quantity, and the fee its value at
+    the fill's price, so cash moves by ``quantity x price`` exactly as on the exchange. A fee
+    in a third asset (a discount token) is not money of this market: it is left out here.
+    """
+    base, _, rest = symbol.partition("/")
+    quote = rest.split(":")[0]
+    if not fee_currency or fee_currency == quote:
+        return Fill(side, quantity, price, fee, at)
+    if fee_currency == base and side is OrderSide.BUY:
+        return Fill(side, quantity - fee, price, fee * price, at)
+    if fee_currency == base:  # a sell paid in base: the venue sold the quantity and took the fee on top
+        return Fill(side, quantity, price, fee * price, at)
+    return Fill(side, quantity, price, _ZERO, at)
+
+
 @dataclass(frozen=True)
 class ClosedPart:
     """What one fill closed of a position: its size, prices, the fees it carried and its net PnL."""

@@ -42,7 +42,7 @@ from ..models.orders import ExecutionReport
 from ..models.positions import InFlight, Position, Trade
 from .candles import close_time, timeframe_delta
 from .intents import Blocked, Intent, Situation, decide
-from .ledger import ClosedPart, Fill, Holding, apply_fill
+from .ledger import ClosedPart, Holding, apply_fill, quote_fill
 from .notices import WindDown, wound_down
 from .protection import Levels, Trigger, advanced, levels_at_entry, triggered
 
@@ -260,7 +260,8 @@ def _filled(
 ) -> tuple[Position, Trade | None]:
     if report.last_quantity <= _ZERO or report.last_price is None:
         return position, None
-    fill = Fill(flight.side, report.last_quantity, report.last_price, report.last_fee, report.at)
+    fill = quote_fill(flight.side, report.last_quantity, report.last_price, report.last_fee, report.fee_currency,
+                      state.spec.symbol, report.at)  # fmt: skip
     holding, closed = apply_fill(holding_of(position), fill)
     held = with_holding(position, holding)
     if flight.purpose is OrderPurpose.ENTRY:

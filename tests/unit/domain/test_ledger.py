@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from r3edge_streams.domain.ledger import Fill, Holding, apply_fill
+from r3edge_streams.domain.ledger import Fill, Holding, apply_fill, quote_fill
 from r3edge_streams.models.enums import OrderSide
 from tests.kit.factories import T0, d
 
@@ -71,3 +71,22 @@ def test_flat_again_equity_is_capital_plus_the_closed_parts_pnl(fills: list[tupl
     assert held.flat
     assert abs(held.equity(None) - (d(100000) + pnl)) < Decimal("1e-15")
     assert abs(held.realized_pnl - held.fees - pnl) < Decimal("1e-15")
+
+
+def test_a_buy_whose_fee_is_taken_in_the_base_asset_holds_what_the_exchange_left() -> None:
+    """Binance takes a buy's commission from the coins bought: 100 bought, 0.1 fee, 99.9 held;
+    the cash paid is exactly 100 x price, and the fee is that 0.1 at the price."""
+    bought = quote_fill(BUY, d(100), d("0.002"), d("0.1"), "UNITTEST", "UNITTEST/BTC", T0)
+    held, _ = apply_fill(Holding.of(d(1)), bought)
+    assert held.quantity == d("99.9")
+    assert held.cash == d(1) - d(100) * d("0.002")
+    assert held.fees == d("0.1") * d("0.002")
+    sold = quote_fill(SELL, d("99.9"), d("0.003"), d("0.0002997"), "BTC", "UNITTEST/BTC", T0)  # in quote
+    flat, closed = apply_fill(held, sold)
+    assert flat.flat and closed is not None
+    assert flat.cash == d(1) - d("0.2") + d("99.9") * d("0.003") - d("0.0002997")  # what the account holds
+
+
+def test_a_fee_in_a_third_asset_is_not_money_of_the_market() -> None:
+    assert quote_fill(BUY, d(5), d(2), d("0.01"), "BNB", "UNITTEST/BTC", T0) == Fill(BUY, d(5), d(2), d(0), T0)
+    assert quote_fill(BUY, d(5), d(2), d("0.01"), None, "UNITTEST/BTC", T0) == Fill(BUY, d(5), d(2), d("0.01"), T0)
