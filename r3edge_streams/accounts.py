@@ -1,10 +1,12 @@
 """Exchange accounts: credentials by account name, read from the operator's file, never shown.
 
 In: ``R3EDGE_ACCOUNTS_FILE``, a JSON object ``{"name": {"exchange": "binance", "api_key": "...",
-"secret": "...", "password": "...", "limits": {"max_notional": "5000", "max_open_orders": 4}}}``
-on the worker's disk (mode 0600 is expected; a file others can read is refused). An account on
-the ``replay`` exchange is a paper account and needs no keys; ``limits`` (optional) bound what
-all sessions of the account may commit at once. Out: :class:`Accounts`. Sessions, commands, tables and views carry
+"secret": "...", "password": "...", "limits": {"max_notional": "5000", "max_open_orders": 4},
+"requests_per_second": 5}}`` on the worker's disk (mode 0600 is expected; a file others can
+read is refused). An account on the ``replay`` exchange is a paper account and needs no keys;
+``limits`` (optional) bound what all sessions of the account may commit at once;
+``requests_per_second`` (optional, default 5) is the account's request budget on each worker,
+shared by all its sessions. Out: :class:`Accounts`. Sessions, commands, tables and views carry
 only the account *name*; the secrets stay in this process, wrapped in :class:`Secret`, whose
 ``repr`` and ``str`` are masked so that no log line or error message can print them.
 """
@@ -23,7 +25,8 @@ from typing import Any
 from .domain.exposure import AccountLimits
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_FIELDS = {"exchange", "api_key", "secret", "password", "limits"}
+_FIELDS = {"exchange", "api_key", "secret", "password", "limits", "requests_per_second"}
+DEFAULT_REQUESTS_PER_SECOND = 5.0  # well under every major exchange's limit for one key
 _LIMITS = {"max_notional", "max_open_orders"}
 
 
@@ -58,6 +61,7 @@ class Account:
     secret: Secret | None
     password: Secret | None = None
     limits: AccountLimits = AccountLimits()
+    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
 
 
 class Accounts:
@@ -96,7 +100,7 @@ def _account(name: str, entry: Any) -> Account:
     needed = {"exchange"} if paper else {"exchange", "api_key", "secret"}
     if not isinstance(entry, dict) or set(entry) - _FIELDS or not needed <= set(entry):
         raise AccountsError(f"account {name!r} must have exchange, api_key, secret (and optionally password, limits)")
-    texts = {key: value for key, value in entry.items() if key != "limits"}
+    texts = {key: value for key, value in entry.items() if key not in ("limits", "requests_per_second")}
     if not all(isinstance(value, str) and value for value in texts.values()):
         raise AccountsError(f"account {name!r}: every field must be a non-empty string")
     password = entry.get("password")
@@ -107,7 +111,14 @@ def _account(name: str, entry: Any) -> Account:
         secret=Secret(entry["secret"]) if "secret" in entry else None,
         password=Secret(password) if password else None,
         limits=_limits(name, entry.get("limits", {})),
+        requests_per_second=_rate(name, entry.get("requests_per_second", DEFAULT_REQUESTS_PER_SECOND)),
     )
+
+
+def _rate(name: str, raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 < raw <= 1000:
+        raise AccountsError(f"account {name!r}: requests_per_second must be a number in (0, 1000]")
+    return float(raw)
 
 
 def _limits(name: str, raw: Any) -> AccountLimits:

@@ -1,57 +1,87 @@
 """This worker's order execution wired to Kafka: venues, the executor and its event sink.
 
-In: settings, the exchange registry (market data), the ``orders`` table and the partition
-assignment. Out: ``venues`` (the trading port of each order: the paper venue for paper and
-backtest sessions), ``executor`` (the :class:`~r3edge_streams.engines.executor.Executor`
+In: settings, the exchange accounts, the exchange registry (market data), the ``orders`` table
+and the partition assignment. Out: ``venues`` (the trading port of each order: the paper
+venue for paper and backtest sessions, the account's ccxt venue for live ones, each account
+with one request budget on this worker), ``executor`` (the :class:`~r3edge_streams.engines.executor.Executor`
 of this worker, run by the OrderManager's timer over the orders it owns) and
 ``market_rules`` for the MoneyManager's sizing.
 """
 
 from __future__ import annotations
 
+from .accounts import Accounts
 from .application import settings
 from .catalogue import ORDERS, VENUEEVENTS
 from .collection import owned_partitions, registry
+from .config import TradingMode
 from .domain.venue import MarketRules
 from .engines.executor import Executor
+from .exchanges.budget import RateBudget
+from .exchanges.ccxt_trading import CcxtVenue
 from .exchanges.errors import OrderRejected
 from .exchanges.paper import PaperVenue
 from .exchanges.trading import Trading
 from .models import Order, OrderState, SessionMode, VenueEvent
 from .models.codec import partition_of
-from .services import failpoints
+from .services import accounts, failpoints
 from .tables.orders import orders
 from .topics import publish_many
 
-LIVE_NOT_BUILT = "live execution through ccxt is not built yet: live orders are refused, nothing is placed"
-
 
 class Venues:
-    """One trading port per (mode, exchange): the paper venue over the exchange's own market data."""
+    """The paper venue per exchange (over its own market data); the ccxt venue per live account."""
 
-    def __init__(self) -> None:
+    def __init__(self, accounts: Accounts, live: bool) -> None:
+        self._accounts = accounts
+        self._live_allowed = live
         self._paper: dict[str, PaperVenue] = {}
+        self._live: dict[str, CcxtVenue] = {}
+        self._budgets: dict[str, RateBudget] = {}
 
     def for_order(self, order: Order) -> Trading:
-        return self.of(order.mode, order.exchange)
+        return self.of(order.mode, order.exchange, order.account)
 
-    def of(self, mode: SessionMode, exchange: str) -> Trading:
+    def of(self, mode: SessionMode, exchange: str, account: str | None = None) -> Trading:
         if mode is SessionMode.LIVE:
-            raise OrderRejected(LIVE_NOT_BUILT)
+            return self._live_venue(exchange, account)
         venue = self._paper.get(exchange)
         if venue is None:
             venue = self._paper[exchange] = PaperVenue(registry.get(exchange))
         return venue
 
+    def budget(self, account: str) -> RateBudget | None:
+        """The request budget of a live account on this worker (None before its first request)."""
+        return self._budgets.get(account)
+
+    def _live_venue(self, exchange: str, name: str | None) -> Trading:
+        if not self._live_allowed:
+            raise OrderRejected("live trading is off on this worker (R3EDGE_TRADING_MODE=paper): nothing is placed")
+        account = self._accounts.get(name) if name is not None else None
+        if account is None or account.exchange != exchange:
+            raise OrderRejected(f"no {exchange} account {name!r} on this worker: nothing is placed")
+        venue = self._live.get(account.name)
+        if venue is None:
+            budget = self._budgets.setdefault(account.name, RateBudget(account.requests_per_second))
+            venue = self._live[account.name] = CcxtVenue(
+                exchange,
+                account,
+                budget,
+                api_url=dict(settings.exchange_urls).get(exchange),
+                timeout_ms=int(settings.exchange_timeout * 1000),
+            )
+        return venue
+
     async def close(self) -> None:
-        venues, self._paper = self._paper, {}
-        for venue in venues.values():
+        venues: list[Trading] = [*self._paper.values(), *self._live.values()]
+        self._paper, self._live = {}, {}
+        for venue in venues:
             await venue.close()
 
 
-async def market_rules(mode: SessionMode, exchange: str, symbol: str) -> MarketRules:
-    """The rules the sizing of an order of ``symbol`` must keep (``OrderRejected`` for live today)."""
-    return await venues.of(mode, exchange).market_rules(symbol)
+async def market_rules(mode: SessionMode, exchange: str, symbol: str, account: str | None = None) -> MarketRules:
+    """The rules the sizing of an order of ``symbol`` must keep, as the order's venue states them."""
+    return await venues.of(mode, exchange, account).market_rules(symbol)
 
 
 class KafkaEventSink:
@@ -67,5 +97,5 @@ def owned_orders() -> list[OrderState]:
     return [state for key, state in list(orders.items()) if partition_of(key, settings.partitions) in mine]
 
 
-venues = Venues()
+venues = Venues(accounts, settings.trading_mode is TradingMode.LIVE)
 executor = Executor(venues.for_order, KafkaEventSink(), timeout=settings.order_timeout, checkpoint=failpoints.reach)

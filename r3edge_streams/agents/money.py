@@ -42,7 +42,7 @@ async def sizing_agent(stream: StreamT[bytes]) -> None:
 
 async def take_raw_order(raw: RawOrder) -> None:
     try:
-        rules = await market_rules(raw.mode, raw.exchange, raw.symbol)
+        rules = await market_rules(raw.mode, raw.exchange, raw.symbol, raw.account)
     except ExchangeError as exc:
         await _refuse(rejected(raw.order_id, raw.session_id, f"no market rules: {exc}", raw.created_at, raw))
         return
