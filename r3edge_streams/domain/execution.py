@@ -97,7 +97,7 @@ def _account_events(state: OrderState) -> list[AccountEvent]:
     elif state.status is OrderStatus.FILLED:
         action = AccountAction.RELEASE
     else:
-        return []
+        action = AccountAction.END
     return [AccountEvent(event_id=f"{order.order_id}:{action.value}", account=account, action=action,
                          session_id=order.session_id, order_id=order.order_id, at=state.updated_at,
                          notional=filled)]  # fmt: skip

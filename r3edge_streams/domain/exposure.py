@@ -8,9 +8,11 @@ it filled stays reserved as the position's (``held``) until the position closes,
 did not fill is released. Limits hold in event time: an entry decided at a candle counts every
 position still open at that candle, even one that closed since (its worker lagging, the entry
 arrives late), so the account's positions never overlap above its limit on the candles'
-timeline, whatever the workers' pace. Exits reserve nothing and are never refused. A
-reservation decided before (a redelivered order) gets the verdict it got then, so nothing is
-reserved twice and an order refused once is never accepted later.
+timeline, whatever the workers' pace. Exits reserve nothing and are refused only while the
+account is halted. A reservation decided before (a redelivered order) gets the verdict it got
+then, so nothing is reserved twice and an order refused once is never accepted later. The
+ledger also keeps the ids of the account's orders that went on to the venue and have not ended:
+what the account's reconciliation compares with the exchange's open orders.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def reserve(
     limits allow it as of then: a position another session closed after ``at`` still counts, so
     an entry decided earlier but arriving later (its worker lagging) gets the verdict it would
     have got in event order, and the account's positions never overlap above the limit."""
-    earlier = next((v for v in exposure.verdicts if v.order_id == order_id), None)
+    earlier = earlier_verdict(exposure, order_id)
     if earlier is not None:
         return exposure, earlier
     reason = _over_limits(exposure, notional, limits, at)
@@ -66,7 +68,7 @@ def reserve(
         reservations = [*reservations, Reservation(order_id=order_id, session_id=session_id, notional=notional,
                                                    since=at)]  # fmt: skip
     verdicts = [*exposure.verdicts, verdict][-KEPT_VERDICTS:]
-    return AccountExposure(account=exposure.account, reservations=reservations, verdicts=verdicts), verdict
+    return exposure.derive(reservations=reservations, verdicts=verdicts), verdict
 
 
 def _over_limits(
@@ -107,3 +109,29 @@ def release_position(exposure: AccountExposure, session_id: str, at: datetime | 
 
 def _with(exposure: AccountExposure, reservations: list[Reservation]) -> AccountExposure:
     return exposure.derive(reservations=reservations)
+
+
+def opened(exposure: AccountExposure, order_id: str) -> AccountExposure:
+    """Order ``order_id`` went on to the venue: open until it ends."""
+    if order_id in exposure.open_orders:
+        return exposure
+    return exposure.derive(open_orders=[*exposure.open_orders, order_id])
+
+
+def ended(exposure: AccountExposure, order_id: str) -> AccountExposure:
+    """Order ``order_id`` ended (filled, cancelled, rejected, expired)."""
+    if order_id not in exposure.open_orders:
+        return exposure
+    return exposure.derive(open_orders=[o for o in exposure.open_orders if o != order_id])
+
+
+def halted_verdict(exposure: AccountExposure, order_id: str) -> tuple[AccountExposure, Verdict]:
+    """An order refused because the account is halted (kept: a redelivery gets the same answer)."""
+    verdict = Verdict(
+        order_id=order_id, accepted=False, reason=f"account {exposure.account} is halted: {exposure.halted}"
+    )
+    return exposure.derive(verdicts=[*exposure.verdicts, verdict][-KEPT_VERDICTS:]), verdict
+
+
+def earlier_verdict(exposure: AccountExposure, order_id: str) -> Verdict | None:
+    return next((v for v in exposure.verdicts if v.order_id == order_id), None)

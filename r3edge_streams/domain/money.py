@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from ..models import AccountAction, AccountEvent, AccountExposure, Order, OrderPurpose, OrderStatus, RawOrder
 from ..models.orders import ExecutionReport
-from .exposure import AccountLimits, release_position, reserve, settle
+from .exposure import AccountLimits, earlier_verdict, ended, halted_verdict, opened, release_position, reserve, settle
 from .sizing import Refused, size_entry, size_exit
 from .venue import MarketRules
 
@@ -87,16 +87,34 @@ class AccountDecision:
 def on_account_event(exposure: AccountExposure | None, event: AccountEvent, limits: AccountLimits) -> AccountDecision:
     """The account's writer: reserve for an entry (or refuse it), pass an exit, settle, release."""
     current = exposure or AccountExposure(account=event.account)
+    if event.action is AccountAction.HALT:
+        return AccountDecision(current.derive(halted=event.reason or "cannot be reconciled with its exchange"))
+    if event.action is AccountAction.RESUME:
+        return AccountDecision(current.derive(halted=None))
     if event.action is AccountAction.SETTLE:
-        return AccountDecision(settle(current, event.order_id, event.notional))
+        return AccountDecision(ended(settle(current, event.order_id, event.notional), event.order_id))
     if event.action is AccountAction.RELEASE:
-        return AccountDecision(release_position(current, event.session_id, event.at))
+        return AccountDecision(ended(release_position(current, event.session_id, event.at), event.order_id))
+    if event.action is AccountAction.END:
+        return AccountDecision(ended(current, event.order_id))
     order = event.order
     if order is None:
         return AccountDecision(current)
-    if event.action is AccountAction.PASS:
-        return AccountDecision(current, order=order)
-    after, verdict = reserve(current, order.order_id, order.session_id, order.notional, limits, event.at)
+    return _new_order(current, event, order, limits)
+
+
+def _new_order(current: AccountExposure, event: AccountEvent, order: Order, limits: AccountLimits) -> AccountDecision:
+    """An entry reserves (or is refused), an exit passes; nothing new while the account is halted."""
+    earlier = earlier_verdict(current, order.order_id)
+    if current.halted and earlier is None and order.order_id not in current.open_orders:
+        after, verdict = halted_verdict(current, order.order_id)
+    elif event.action is AccountAction.PASS:
+        if earlier is not None and not earlier.accepted:
+            return AccountDecision(current, report=rejected(order.order_id, order.session_id, earlier.reason,
+                                                            event.at, order))  # fmt: skip
+        return AccountDecision(opened(current, order.order_id), order=order)
+    else:
+        after, verdict = reserve(current, order.order_id, order.session_id, order.notional, limits, event.at)
     if verdict.accepted:
-        return AccountDecision(after, order=order)
+        return AccountDecision(opened(after, order.order_id), order=order)
     return AccountDecision(after, report=rejected(order.order_id, order.session_id, verdict.reason, event.at, order))

@@ -136,3 +136,6 @@ class AccountAction(StrEnum):
     PASS = "pass"  # an exit: no room needed, goes on to the venue
     SETTLE = "settle"  # an entry ended: what it filled is held, the rest released
     RELEASE = "release"  # a session's position closed: what it held is released
+    END = "end"  # an exit ended without filling: no longer open
+    HALT = "halt"  # the account cannot be reconciled with its exchange: no new orders
+    RESUME = "resume"  # reconciled again: new orders may go

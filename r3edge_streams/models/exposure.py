@@ -46,6 +46,8 @@ class AccountExposure(Record):
     account: str
     reservations: list[Reservation] = []
     verdicts: list[Verdict] = []
+    open_orders: list[str] = []  # ids of the orders sent on to the venue and not ended yet
+    halted: Optional[str] = None  # why no new order may go (the account could not be reconciled)
 
 
 class AccountEvent(Record):
@@ -59,3 +61,4 @@ class AccountEvent(Record):
     at: datetime
     order: Optional[Order] = None
     notional: Decimal = Decimal(0)
+    reason: str = ""  # a halt's

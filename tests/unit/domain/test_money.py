@@ -9,7 +9,7 @@ from r3edge_streams.domain.exposure import AccountLimits
 from r3edge_streams.domain.money import account_of, client_order_id, for_account, on_account_event, sized
 from r3edge_streams.domain.sizing import Refused
 from r3edge_streams.domain.tracking import on_signal
-from r3edge_streams.models import AccountAction, Direction, Order, OrderPurpose, OrderStatus, RawOrder
+from r3edge_streams.models import AccountAction, AccountEvent, Direction, Order, OrderPurpose, OrderStatus, RawOrder
 from tests.kit.factories import T0, d, rules, session, signal
 
 BINANCE_CLIENT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,36}$")
@@ -66,3 +66,32 @@ def test_the_account_writer_reserves_entries_passes_exits_and_refuses_beyond_its
 def test_each_session_without_an_account_has_its_own() -> None:
     assert account_of("s1", None) == "session:s1" != account_of("s2", None)
     assert account_of("s1", "main") == "main"
+
+
+def test_the_account_keeps_its_open_orders_and_refuses_new_ones_while_halted() -> None:
+    entry = sized(raw_entry(), rules(lot="0.01", min_notional="1"))
+    assert isinstance(entry, Order)
+    entry = entry.derive(account="main")
+    limits = AccountLimits()
+    placed = on_account_event(None, for_account(entry), limits)
+    assert placed.exposure.open_orders == [entry.order_id]
+    halt = AccountEvent(event_id="h1", account="main", action=AccountAction.HALT, session_id="", order_id="",
+                        at=T0, reason="cannot read its open orders")  # fmt: skip
+    halted = on_account_event(placed.exposure, halt, limits).exposure
+    assert halted.halted == "cannot read its open orders" and halted.open_orders == [entry.order_id]
+    assert on_account_event(halted, for_account(entry), limits).order == entry  # a redelivery: open already
+    second = entry.derive(order_id="s1:o2", client_order_id=client_order_id("s1:o2"))
+    refused = on_account_event(halted, for_account(second), limits)
+    assert refused.order is None and refused.report is not None and "halted" in (refused.report.reason or "")
+    exit_order = entry.derive(order_id="s1:o3", purpose=OrderPurpose.EXIT, client_order_id=client_order_id("s1:o3"))
+    held_exit = on_account_event(refused.exposure, for_account(exit_order), limits)
+    assert held_exit.order is None and held_exit.report is not None
+    resume = halt.derive(event_id="r1", action=AccountAction.RESUME, reason="")
+    resumed = on_account_event(held_exit.exposure, resume, limits).exposure
+    assert resumed.halted is None
+    again = on_account_event(resumed, for_account(second), limits)  # refused once: never accepted later
+    assert again.order is None and again.report is not None and again.report.reason == refused.report.reason
+    assert on_account_event(resumed, for_account(exit_order), limits).order is None
+    settled = AccountEvent(event_id="e1", account="main", action=AccountAction.SETTLE, session_id=entry.session_id,
+                           order_id=entry.order_id, at=T0, notional=d(0))  # fmt: skip
+    assert on_account_event(resumed, settled, limits).exposure.open_orders == []
