@@ -7,15 +7,21 @@ because every order of an account must meet the one writer of its exposure), or 
 rejected report (``executions``) with a notification when it cannot be sized. The account
 agent consumes ``accountorders``, owns (sole writer) the ``exposure`` table, and for each
 event reserves (an entry), passes (an exit), settles (an order's end) or releases (a closed
-position); an accepted order goes to ``orders`` (key orderId), a refused one is a rejected
-report with the reason. A redelivered event gets the verdict it got first.
+position), and halts or resumes the account; an accepted order goes to ``orders`` (key
+orderId), a refused one is a rejected report with the reason. A redelivered event gets the
+verdict it got first. The reconciler timer checks the live accounts whose ledger this worker
+owns against their exchanges (:mod:`r3edge_streams.reconciliation`), at once after the worker
+gains partitions and then every half minute.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any, cast
 
 from faust.types import StreamT
+from mode.types.signals import BaseSignalT
 
 from ..application import app
 from ..catalogue import ACCOUNTORDERS, EXECUTIONS, NOTIFICATIONS, ORDERS, RAWORDERS
@@ -26,12 +32,14 @@ from ..exchanges.errors import ExchangeError
 from ..execution import market_rules
 from ..models import AccountEvent, RawOrder
 from ..models.orders import ExecutionReport
+from ..reconciliation import reconciler
 from ..services import account_limits
 from ..streams import consume
 from ..tables.exposure import exposure
 from ..topics import channel, publish
 
 log = logging.getLogger(__name__)
+RECONCILE_TICK = 1.0  # seconds between the reconciler's looks (it checks when due: after an assignment, or each 30 s)
 
 
 @app.agent(channel(RAWORDERS), name="sizing")
@@ -73,3 +81,20 @@ async def _refuse(report: ExecutionReport) -> None:
     log.info("order %s refused: %s", report.order_id, report.reason)
     await publish(EXECUTIONS, report)
     await publish(NOTIFICATIONS, order_refused(report))
+
+
+@app.timer(interval=RECONCILE_TICK, name="reconciler")
+async def reconcile_timer() -> None:
+    """Reconcile the live accounts this worker owns (never while partitions move)."""
+    if app.rebalancing or not cast(Any, app.tables).recovery.completed.is_set():
+        return
+    try:
+        await reconciler.tick(asyncio.get_running_loop().time())
+    except Exception:  # noqa: BLE001 - the next tick tries again; the account stays as it was
+        log.exception("reconciliation round failed")
+
+
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types the receiver too narrowly
+async def reconcile_soon(sender: Any, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+    """Partitions came: reconcile their accounts at the next tick."""
+    reconciler.due_now()

@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from ..models import (
+    AccountAction,
+    AccountEvent,
     ActiveStrategy,
     ExecutionReport,
     Notification,
@@ -21,6 +23,7 @@ from ..models import (
     Severity,
 )
 from ..models.positions import Position
+from .venue import VenueOrder
 
 
 def command_rejected(command: SessionCommand, reason: str) -> Notification:
@@ -123,4 +126,31 @@ def wound_down(position: Position, outcome: WindDown, at: datetime, why: str = "
         body=f"{done}{flight}; {figures}",
         at=at,
         session_id=position.session_id,
+    )
+
+
+def order_unknown(account: str, order: VenueOrder) -> Notification:
+    """An open order on the exchange under our client-id prefix that no order of the account is:
+    reported for an operator to judge, never adopted or cancelled by the engine."""
+    return Notification(
+        notification_id=f"unknown:{account}:{order.client_order_id}",
+        severity=Severity.CRITICAL,
+        category="order.unknown",
+        title=f"account {account}: unknown order {order.client_order_id} on the exchange",
+        body=f"{order.side.value} {order.quantity} {order.symbol} ({order.order_type.value}, {order.status.value}, "
+        f"exchange id {order.venue_order_id}): no order of this engine is it; it is left as it is",
+        at=order.created_at,
+    )
+
+
+def account_halted(event: AccountEvent) -> Notification:
+    """The account stopped taking new orders (it cannot be reconciled), or took them again."""
+    halted = event.action is AccountAction.HALT
+    return Notification(
+        notification_id=event.event_id,
+        severity=Severity.CRITICAL if halted else Severity.INFO,
+        category="account.halted" if halted else "account.resumed",
+        title=f"account {event.account} {'halted: no new orders' if halted else 'reconciled: trading again'}",
+        body=event.reason or "its exchange could be read again and nothing unexplained was found",
+        at=event.at,
     )

@@ -10,7 +10,9 @@ Reads (``read`` token), each answered by the worker that owns the key:
 - ``GET /orders/{id}``: an order's lineage, "why did it trade?": the candle and the signal that
   caused it, the decision (purpose, reason, the price it decided at), the sized order and every
   execution report, with its fills;
-- ``GET /accounts/{name}/exposure``: what an account's open orders and positions commit.
+- ``GET /accounts/{name}/exposure``: what an account's open orders and positions commit, the
+  orders it has at its venue, whether it is halted (and why), and its last reconciliation with
+  its exchange on the owning worker (unknown orders, the error that halts it).
 
 Writes nothing.
 """
@@ -27,6 +29,7 @@ from ..domain.ledger import Holding
 from ..domain.sessions import session_id_error
 from ..domain.tracking import fresh, holding_of
 from ..models import OrderState, Position, SessionState, to_json
+from ..reconciliation import AccountCheck, reconciler
 from ..tables.exposure import exposure
 from ..tables.orders import orders
 from ..tables.positions import positions
@@ -137,10 +140,19 @@ class AccountExposureView(web.View):
             reservations = [r for r in held.reservations if r.until is None] if held is not None else []
             total = sum((r.notional for r in reservations), Decimal(0))
             waiting = sum(not r.held for r in reservations)
+            check = reconciler.checks.get(account)
             return self.json({"account": account, "notional": str(total), "open_orders": waiting,
-                              "reservations": [to_json(r) for r in reservations]})  # fmt: skip
+                              "reservations": [to_json(r) for r in reservations],
+                              "venue_orders": list(held.open_orders) if held is not None else [],
+                              "halted": held.halted if held is not None else None,
+                              "reconciliation": _check(check) if check is not None else None})  # fmt: skip
 
         return await routed(self, request, exposure, account, local)
+
+
+def _check(check: AccountCheck) -> dict[str, Any]:
+    return {"checked_at": utc_iso(check.checked_at), "exchange": check.exchange, "listed_open": check.listed_open,
+            "unknown_orders": list(check.unknown), "error": check.error}  # fmt: skip
 
 
 def describe_position(position: Position) -> dict[str, Any]:
