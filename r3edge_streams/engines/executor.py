@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Protocol
 
+from ..domain.candles import floor_time
 from ..domain.venue import VenueOrder
 from ..exchanges.errors import ExchangeError, OrderRejected, TransientExchangeError
 from ..exchanges.trading import Trading
@@ -101,8 +102,12 @@ class Executor:
 
 
 def _from_venue(state: OrderState, found: VenueOrder, status: OrderStatus, reason: str | None) -> VenueEvent | None:
+    """The venue's news as an event; each fill dated by the candle it happened in (a paper fill's
+    time is its candle's open already; a live trade's is the exchange's moment)."""
+    frame = state.order.timeframe
     fills = [OrderFill(trade_id=f.trade_id, quantity=f.quantity, price=f.price, fee=f.fee, at=f.at,
-                       fee_currency=f.fee_currency, candle_time=f.at) for f in found.fills]  # fmt: skip
+                       fee_currency=f.fee_currency, candle_time=floor_time(f.at, frame))
+             for f in found.fills]  # fmt: skip
     known = {f.trade_id for f in state.fills}
     if state.placed and status is state.status and all(f.trade_id in known for f in fills):
         return None  # nothing new
