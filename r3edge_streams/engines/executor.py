@@ -77,7 +77,10 @@ class Executor:
             except (TimeoutError, TransientExchangeError) as exc:
                 log.warning("order %s: venue unavailable (%s), next round", state.order.order_id, exc)
             except ExchangeError as exc:
-                return _event(state, OrderStatus.REJECTED, state.updated_at, reason=str(exc))
+                if not state.placed:  # never at the venue: it cannot be placed safely, so it is refused
+                    return _event(state, OrderStatus.REJECTED, state.updated_at, reason=str(exc))
+                # at the venue: a lookup that fails is no news of the order, which stays open
+                log.error("order %s: the venue cannot be asked about it (%s), next round", state.order.order_id, exc)
             return None
 
     async def _advance(self, state: OrderState) -> VenueEvent | None:

@@ -118,7 +118,8 @@ class CcxtVenue:
         price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
         try:
             raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
-                                   float(order.quantity), price, {"clientOrderId": order.client_order_id})  # fmt: skip
+                                   float(order.quantity), price, {"clientOrderId": order.client_order_id},
+                                   placing=True)  # fmt: skip
         except OrderRejected as refused:
             if "duplicate" not in str(refused).lower():
                 raise
@@ -194,13 +195,14 @@ class CcxtVenue:
             trades = [_fill(row) for row in rows if str(row.get("order")) == str(raw.get("id"))]
         return _venue_order(raw, symbol, client_order_id, tuple(trades))
 
-    async def _once(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """One request, after the account's budget allows it; ccxt's errors translated."""
+    async def _once(self, function: Callable[..., Awaitable[T]], *args: Any, placing: bool = False) -> T:
+        """One request, after the account's budget allows it; ccxt's errors translated (a bad
+        request is the order's refusal only when ``placing`` it: a lookup refused is no verdict)."""
         await self._budget.acquire()
         try:
             return await function(*args)
         except Exception as exc:  # noqa: BLE001 - every ccxt error is translated here
-            raise self._translated(exc) from exc
+            raise self._translated(exc, placing) from exc
 
     async def _read(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         """A request that changes nothing twice: retried with backoff while the error is transient."""
@@ -215,10 +217,10 @@ class CcxtVenue:
                 await self._sleep(pause)
         raise AssertionError("unreachable")
 
-    def _translated(self, exc: Exception) -> ExchangeError:
+    def _translated(self, exc: Exception, placing: bool) -> ExchangeError:
         if isinstance(exc, ccxt_errors.OrderNotFound):
             return OrderNotFound(str(exc)[:300])
-        if isinstance(exc, _REFUSALS):
+        if placing and isinstance(exc, _REFUSALS):
             return OrderRejected(_reason(exc))
         error = translate(exc)
         if isinstance(error, RateLimited):
