@@ -81,7 +81,7 @@ class Reconciler:
             error = f"{type(exc).__name__}: {exc}"[:300]
             log.warning("account %s cannot be reconciled: %s", name, error)
         ledger = exposure.get(name)
-        unknown = unknown_orders(listed, ledger) if error is None else []
+        unknown = unknown_orders(account.exchange, listed, ledger) if error is None else []
         fresh = [o for o in unknown if o.client_order_id not in self._reported]
         change = halt_change(name, ledger, error, now)
         await publish_many(NOTIFICATIONS, [order_unknown(name, o) for o in fresh])

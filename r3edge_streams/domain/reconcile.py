@@ -13,14 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..models import AccountAction, AccountEvent, AccountExposure
-from .money import CLIENT_ID_PREFIX, client_order_id
+from .client_ids import is_ours, venue_client_id
+from .money import client_order_id
 from .venue import VenueOrder
 
 
-def unknown_orders(listed: Sequence[VenueOrder], ledger: AccountExposure | None) -> list[VenueOrder]:
-    """Open orders with our prefix that are none of the ledger's open orders."""
-    known = {client_order_id(order_id) for order_id in (ledger.open_orders if ledger is not None else [])}
-    return [o for o in listed if o.client_order_id.startswith(CLIENT_ID_PREFIX) and o.client_order_id not in known]
+def unknown_orders(exchange_id: str, listed: Sequence[VenueOrder], ledger: AccountExposure | None) -> list[VenueOrder]:
+    """Open orders with the form of our ids (on that exchange) that are none of the ledger's open orders."""
+    open_ids = ledger.open_orders if ledger is not None else []
+    known = {venue_client_id(exchange_id, client_order_id(order_id)) for order_id in open_ids}
+    return [o for o in listed if is_ours(exchange_id, o.client_order_id) and o.client_order_id not in known]
 
 
 def halt_change(account: str, ledger: AccountExposure | None, error: str | None, at: datetime) -> AccountEvent | None:

@@ -5,8 +5,9 @@ revealed only to ccxt), an optional API host (a testnet, or the local test serve
 account's :class:`~.budget.RateBudget`, and sized ``Order`` records. Out: the plain values of
 :mod:`r3edge_streams.domain.venue`, or the errors of :mod:`.errors`.
 
-Every order is sent with its ``client_order_id`` (ccxt's ``clientOrderId``, which ccxt names
-as each exchange does, Binance's ``newClientOrderId``), and found again by it. A placement is
+Every order is sent with its ``client_order_id`` in the exchange's form (its length and
+alphabet: :mod:`r3edge_streams.domain.client_ids`) as ccxt's ``clientOrderId``, which ccxt
+names as each exchange does (Binance's ``newClientOrderId``), and found again by it. A placement is
 never retried blindly: when its answer does not come (a timeout, a dropped connection, a 5xx)
 the order is looked up by its client order id, and only an exchange that does not have it
 leaves it unplaced (``TransientExchangeError``: the executor's next round looks again before
@@ -31,6 +32,7 @@ from ccxt.base import errors as ccxt_errors
 from ccxt.base.decimal_to_precision import TICK_SIZE
 
 from ..accounts import Account
+from ..domain.client_ids import venue_client_id
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Order, OrderSide, OrderStatus, OrderType
 from .budget import RateBudget
@@ -118,7 +120,7 @@ class CcxtVenue:
         price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
         try:
             raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
-                                   float(order.quantity), price, {"clientOrderId": order.client_order_id},
+                                   float(order.quantity), price, {"clientOrderId": self._cid(order.client_order_id)},
                                    placing=True)  # fmt: skip
         except OrderRejected as refused:
             if "duplicate" not in str(refused).lower():
@@ -138,14 +140,14 @@ class CcxtVenue:
 
     async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder | None:
         try:
-            raw = await self._read(self._ccxt.fetch_order, "", symbol, {"clientOrderId": client_order_id})
+            raw = await self._read(self._ccxt.fetch_order, "", symbol, {"clientOrderId": self._cid(client_order_id)})
         except OrderNotFound:
             return None
         return await self._with_fills(raw, symbol, client_order_id)
 
     async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:
         try:
-            await self._read(self._ccxt.cancel_order, "", symbol, {"clientOrderId": client_order_id})
+            await self._read(self._ccxt.cancel_order, "", symbol, {"clientOrderId": self._cid(client_order_id)})
         except OrderNotFound:
             pass  # gone already (filled, cancelled): what it became is read below
         found = await self.fetch_order(symbol, client_order_id)
@@ -154,7 +156,8 @@ class CcxtVenue:
         return found
 
     async def open_orders(self, symbol: str | None = None) -> Sequence[VenueOrder]:
-        """The account's open orders, without their fills (``fetch_order`` gives those)."""
+        """The account's open orders, without their fills (``fetch_order`` gives those), each
+        under the client id as the exchange lists it (:mod:`r3edge_streams.domain.client_ids`)."""
         if symbol is not None:
             await self._market(symbol)
         rows = await self._read(self._ccxt.fetch_open_orders, symbol)
@@ -170,6 +173,9 @@ class CcxtVenue:
         await self._ccxt.close()
 
     # -- internals
+
+    def _cid(self, client_order_id: str) -> str:
+        return venue_client_id(self._id, client_order_id)
 
     async def _market(self, symbol: str) -> dict[str, Any]:
         if not self._markets_loaded:

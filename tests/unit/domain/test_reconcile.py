@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from r3edge_streams.domain.client_ids import venue_client_id
 from r3edge_streams.domain.money import client_order_id
 from r3edge_streams.domain.reconcile import halt_change, unknown_orders
 from r3edge_streams.domain.venue import VenueOrder
@@ -21,8 +22,10 @@ def listed(client_id: str) -> VenueOrder:
 def test_unknown_orders_are_ours_by_prefix_and_in_no_open_order_of_the_ledger() -> None:
     ledger = AccountExposure(account="main", open_orders=["s1:o1", "s2:o4"])
     ours, stray, manual = listed(client_order_id("s1:o1")), listed(client_order_id("s9:o9")), listed("web_123")
-    assert unknown_orders([ours, stray, manual], ledger) == [stray]  # a hand-placed order is not ours
-    assert unknown_orders([ours], None) == [ours]  # no ledger: nothing of ours is open
+    assert unknown_orders("binance", [ours, stray, manual], ledger) == [stray]  # a hand-placed order is not ours
+    assert unknown_orders("binance", [ours], None) == [ours]  # no ledger: nothing of ours is open
+    on_gate = [listed(venue_client_id("gate", client_order_id(o))) for o in ("s1:o1", "s9:o9")]
+    assert unknown_orders("gate", [*on_gate, listed("t-manual")], ledger) == [on_gate[1]]
 
 
 def test_a_failed_read_halts_once_and_a_good_read_resumes() -> None:
