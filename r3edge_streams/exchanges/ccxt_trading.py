@@ -50,6 +50,14 @@ _REFUSALS = (ccxt_errors.InsufficientFunds, ccxt_errors.InvalidOrder, ccxt_error
              ccxt_errors.BadSymbol, ccxt_errors.PermissionDenied, ccxt_errors.AccountSuspended)  # fmt: skip
 
 
+#: reconciliation lists an account's open orders on every market: ccxt's Binance refuses that
+#: (a heavier request) unless told it is meant
+_LISTING_OPTIONS: dict[str, Any] = {
+    "fetchOpenOrders": {"warnWithoutSymbol": False},
+    "warnOnFetchOpenOrdersWithoutSymbol": False,
+}
+
+
 class CcxtVenue:
     """One account on one ccxt exchange."""
 
@@ -75,7 +83,7 @@ class CcxtVenue:
             "secret": account.secret.reveal(),
             "enableRateLimit": True,
             "timeout": timeout_ms,
-            "options": {**SPOT_ONLY_OPTIONS, **(options or {})},
+            "options": {**SPOT_ONLY_OPTIONS, **_LISTING_OPTIONS, **(options or {})},
         }
         if account.password is not None:
             config["password"] = account.password.reveal()

@@ -184,6 +184,7 @@ async def test_cancel_releases_the_rest_and_open_orders_and_balances_are_the_exc
     placed = await venue.place(order(8, quantity="200", limit=limit))
     [listed] = await venue.open_orders(SYMBOL)
     assert listed.client_order_id == placed.client_order_id and listed.status is OrderStatus.ACCEPTED
+    assert [o.client_order_id for o in await venue.open_orders()] == [placed.client_order_id]  # every market
     account = fake.book.accounts[KEY]
     assert account.locked["BTC"] == Decimal(200) * Decimal(limit)
     balances = await venue.balances()
