@@ -205,7 +205,10 @@ class CcxtVenue:
         filled = _number(raw.get("filled")) or Decimal(0)
         trades: Sequence[VenueFill] = ()
         if filled > 0:
-            rows = await self._read(self._ccxt.fetch_my_trades, symbol, None, None, {"orderId": raw.get("id")})
+            if self._ccxt.has.get("fetchOrderTrades"):
+                rows = await self._read(self._ccxt.fetch_order_trades, str(raw.get("id")), symbol)
+            else:  # the account's trades since the order, of this order
+                rows = await self._read(self._ccxt.fetch_my_trades, symbol, raw.get("timestamp"))
             trades = [_fill(row) for row in rows if str(row.get("order")) == str(raw.get("id"))]
         return _venue_order(raw, symbol, client_order_id, tuple(trades))
 
