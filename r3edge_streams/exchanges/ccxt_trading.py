@@ -93,6 +93,7 @@ class CcxtVenue:
             _keep_market_errors(self._ccxt)
         self._id = exchange_id
         self._account = account.name
+        self._secrets = [s for s in (account.api_key, account.secret, account.password) if s is not None]
         self._budget = budget
         self._attempts = attempts
         self._backoff = backoff_seconds
@@ -235,17 +236,25 @@ class CcxtVenue:
         raise AssertionError("unreachable")
 
     def _translated(self, exc: Exception, placing: bool) -> ExchangeError:
+        """The project's error for a ccxt one, its text scrubbed of the account's credentials (an
+        exchange that takes its key in the URL would have it in ccxt's message)."""
+        text = self._scrubbed(str(exc))
         if isinstance(exc, ccxt_errors.OrderNotFound):
-            return OrderNotFound(str(exc)[:300])
+            return OrderNotFound(text[:300])
         if placing and isinstance(exc, _REFUSALS):
-            return OrderRejected(_reason(exc))
+            return OrderRejected(self._scrubbed(_reason(exc)))
         error = translate(exc)
         if isinstance(error, RateLimited):
             pause = _retry_after(self._ccxt.last_response_headers)
             self._budget.pause(pause)
             log.warning("%s account %s: rate limited, no request for %.0f s", self._id, self._account, pause)
-            return RateLimited(str(error), pause)
-        return error
+            return RateLimited(self._scrubbed(str(error)), pause)
+        return type(error)(self._scrubbed(str(error)))
+
+    def _scrubbed(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret.reveal(), "***")
+        return text
 
 
 def _venue_order(raw: dict[str, Any], symbol: str, client_order_id: str, fills: tuple[VenueFill, ...]) -> VenueOrder:

@@ -23,7 +23,7 @@ from r3edge_streams.accounts import Account, Secret
 from r3edge_streams.domain.money import client_order_id
 from r3edge_streams.exchanges.budget import RateBudget
 from r3edge_streams.exchanges.ccxt_trading import CcxtVenue
-from r3edge_streams.exchanges.errors import OrderRejected
+from r3edge_streams.exchanges.errors import OrderRejected, TransientExchangeError
 from r3edge_streams.models import Order, OrderSide, OrderStatus, OrderType, SessionMode
 from tests.kit.fake_binance import FakeBinance, load_candles
 from tests.kit.patience import patience
@@ -212,3 +212,14 @@ async def test_many_callers_on_one_account_keep_to_its_budget(fake: FakeBinance)
     # two of jitter: the fake logs arrivals on the test's own event loop, which a busy machine can stall
     assert max(windows) <= 5 + 2, f"requests in one second: {max(windows)} (budget 5/s)"
     assert took >= 14 / 5 - 0.1
+
+
+async def test_an_error_that_quotes_a_credential_is_scrubbed(fake: FakeBinance) -> None:
+    venue = venue_for(fake)
+    try:
+        fake.fail_next("*", "server_error", status=503, body=f"upstream saw key={KEY} secret={SECRET}", times=8)
+        with pytest.raises(TransientExchangeError) as raised:
+            await venue.balances()
+    finally:
+        await venue.close()
+    assert KEY not in str(raised.value) and SECRET not in str(raised.value) and "***" in str(raised.value)
