@@ -10,9 +10,10 @@ alphabet: :mod:`r3edge_streams.domain.client_ids`) as ccxt's ``clientOrderId``, 
 names as each exchange does (Binance's ``newClientOrderId``), and found again by it. A placement is
 never retried blindly: when its answer does not come (a timeout, a dropped connection, a 5xx)
 the order is looked up by its client order id, and only an exchange that does not have it
-leaves it unplaced (``TransientExchangeError``: the executor's next round looks again before
-it places). An exchange's refusal (insufficient funds, a filter, a closed market) is
-``OrderRejected`` with the exchange's own words; a duplicate client order id is the order
+leaves it unplaced (``TransientExchangeError``: the executor's next round looks again, and
+places it again only after ``unconfirmed_grace`` seconds of not finding it, since an exchange
+may show an accepted order a moment late). An exchange's refusal (insufficient funds, a
+filter, a closed market) is ``OrderRejected`` with the exchange's own words; a duplicate client order id is the order
 already placed, which is fetched. Reads are retried with backoff on transient errors only.
 Every request waits for the account's rate budget first, and a rate limit answer (429, 418)
 stops the whole account's requests for the ``Retry-After`` the exchange gave.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -72,7 +74,9 @@ class CcxtVenue:
         timeout_ms: int = 10_000,
         attempts: int = 4,
         backoff_seconds: float = 0.5,
+        unconfirmed_grace: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if exchange_id not in ccxt_exchanges:
             raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
@@ -99,6 +103,9 @@ class CcxtVenue:
         self._backoff = backoff_seconds
         self._sleep = sleep
         self._markets_loaded = False
+        self._grace = unconfirmed_grace
+        self._clock = clock
+        self._unconfirmed: dict[str, float] = {}  # client id -> when its placement went unanswered
 
     @property
     def venue_id(self) -> str:
@@ -125,7 +132,13 @@ class CcxtVenue:
         await self._market(order.symbol)
         before = await self.fetch_order(order.symbol, order.client_order_id)
         if before is not None:
+            self._unconfirmed.pop(order.client_order_id, None)
             return before
+        since = self._unconfirmed.get(order.client_order_id)
+        if since is not None and self._clock() - since < self._grace:
+            # an exchange may show an order it accepted a moment later: place again only once the
+            # grace is over (Binance takes a repeated id once the first order is no longer open)
+            raise TransientExchangeError(f"{self._id} order {order.client_order_id}: unconfirmed, still looking")
         price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
         try:
             raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
@@ -137,9 +150,11 @@ class CcxtVenue:
             raw = None  # the exchange has an open order under this id: ours, placed before
         except TransientExchangeError as unsure:
             log.warning("%s order %s unconfirmed (%s): looking it up", self._id, order.client_order_id, unsure)
+            self._unconfirmed[order.client_order_id] = self._clock()
             raw = None
         found = await self.fetch_order(order.symbol, order.client_order_id)
         if found is not None:
+            self._unconfirmed.pop(order.client_order_id, None)
             return found
         if raw is not None:  # accepted, but its lookups lag: the answer is the order (fills come later)
             return _venue_order(raw, order.symbol, order.client_order_id, ())

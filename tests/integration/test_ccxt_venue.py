@@ -47,9 +47,9 @@ async def fake(rows: list[list[Any]]) -> AsyncIterator[FakeBinance]:
         yield server
 
 
-def venue_for(fake: FakeBinance, per_second: float = 50.0, timeout_ms: int = 2000) -> CcxtVenue:
+def venue_for(fake: FakeBinance, per_second: float = 50.0, timeout_ms: int = 2000, grace: float = 15.0) -> CcxtVenue:
     account = Account("main", "binance", Secret(KEY), Secret(SECRET))
-    return CcxtVenue("binance", account, RateBudget(per_second), api_url=fake.url,
+    return CcxtVenue("binance", account, RateBudget(per_second), api_url=fake.url, unconfirmed_grace=grace,
                      timeout_ms=int(timeout_ms * patience()), backoff_seconds=0.05)  # fmt: skip
 
 
@@ -223,3 +223,21 @@ async def test_an_error_that_quotes_a_credential_is_scrubbed(fake: FakeBinance) 
     finally:
         await venue.close()
     assert KEY not in str(raised.value) and SECRET not in str(raised.value) and "***" in str(raised.value)
+
+
+async def test_an_unconfirmed_placement_not_found_is_placed_again_only_after_the_grace(fake: FakeBinance) -> None:
+    venue = venue_for(fake, grace=1.0)
+    try:
+        fake.fail_next(f"POST {ORDER_PATH}", "server_error", status=503)  # refused before the book saw it
+        with pytest.raises(TransientExchangeError):
+            await venue.place(order(9))
+        with pytest.raises(TransientExchangeError, match="still looking"):
+            await venue.place(order(9))  # the executor's next round, within the grace: looks only
+        assert fake.book.orders == []
+        await asyncio.sleep(1.1)
+        placed = await venue.place(order(9))
+    finally:
+        await venue.close()
+    [booked] = fake.book.orders
+    assert placed.venue_order_id == str(booked.order_id)
+    assert len([e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]) == 2
