@@ -6,8 +6,9 @@ timeouts only). Out: one ``VenueEvent`` per change the venue shows (placed, new 
 end), published for the OrderManager agent, the one writer of order state.
 
 Placed once, found again: an order is always first looked up by its client order id and
-placed only if the venue does not have it, so a repeat round, a redelivery or a restart never
-places it twice. A venue error that may be transient leaves the order for the next round; a
+placed only if the venue does not have it (a placed one here; one not yet known placed by the
+venue's ``place``, whose contract is exactly that), so a repeat round, a redelivery or a
+restart never places it twice. A venue error that may be transient leaves the order for the next round; a
 refusal is the order's end (rejected, with the venue's reason). An order still open after
 ``timeout`` seconds of this executor's watch is cancelled and reported expired. Orders are
 visited concurrently (bounded), each with its own timeout, so a slow venue delays only its
@@ -89,7 +90,8 @@ class Executor:
         now = self._clock()
         first = self._first_seen.setdefault(order.order_id, now)
         try:
-            found = await venue.fetch_order(order.symbol, order.client_order_id)
+            # an order not yet known placed goes to ``place``, which looks it up first itself
+            found = await venue.fetch_order(order.symbol, order.client_order_id) if state.placed else None
             if found is None:
                 found = await venue.place(order)
                 self._checkpoint("executor.after_place")

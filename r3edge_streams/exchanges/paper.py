@@ -4,7 +4,7 @@ In: sized ``Order`` records, and the market-data port of the order's exchange (t
 source the collector publishes from), through which it sees the candle after the decision.
 Out: ``VenueOrder`` values with their fills, by the fill model of
 :mod:`r3edge_streams.domain.paper` and the session's fee and slippage. A second placement
-of a client order id is refused, as an exchange refuses it.
+of a client order id is the order placed first, as it is now.
 
 It keeps no state that matters: every fill follows from the order and the market's candles,
 so after a restart (its memory empty) the executor finds no order under the client id,
@@ -25,7 +25,7 @@ from ..domain.candles import close_time, timeframe_delta
 from ..domain.paper import Overdrawn, PaperFill, filled_at, limit_fill, market_fill, settled
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Candle, Order, OrderStatus, OrderType
-from .errors import OrderNotFound, OrderRejected
+from .errors import OrderNotFound
 from .market_data import MarketData
 
 PAPER_VENUE = "paper"
@@ -53,8 +53,8 @@ class PaperVenue:
         return self._rules(symbol)
 
     async def place(self, order: Order) -> VenueOrder:
-        if order.client_order_id in self._orders:
-            raise OrderRejected(f"duplicate client order id {order.client_order_id}")
+        if order.client_order_id in self._orders:  # placed before: the order as it is now
+            return await self._progressed(order.client_order_id)
         venue = VenueOrder(client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
                            order_type=order.order_type, quantity=order.quantity, status=OrderStatus.ACCEPTED,
                            created_at=order.created_at, limit_price=order.limit_price,

@@ -32,7 +32,8 @@ class Trading(Protocol):
         ...
 
     async def place(self, order: Order) -> VenueOrder:
-        """Place ``order`` under its client order id; a second placement of the same id is refused."""
+        """Place ``order`` under its client order id unless the venue has it already; the answer is
+        the order as the venue holds it either way: placing twice never makes two orders."""
         ...
 
     async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:

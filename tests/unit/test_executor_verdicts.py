@@ -28,6 +28,7 @@ class Refusing:
         raise NotImplementedError
 
     async def place(self, order: Order) -> VenueOrder:
+        await self.fetch_order(order.symbol, order.client_order_id)  # the port's place looks up first
         assert self.placement is not None
         raise self.placement
 
