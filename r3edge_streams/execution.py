@@ -10,6 +10,8 @@ of this worker, run by the OrderManager's timer over the orders it owns) and
 
 from __future__ import annotations
 
+import logging
+
 from .accounts import Accounts
 from .application import settings
 from .catalogue import ORDERS, VENUEEVENTS
@@ -19,7 +21,7 @@ from .domain.venue import MarketRules
 from .engines.executor import Executor
 from .exchanges.budget import RateBudget
 from .exchanges.ccxt_trading import CcxtVenue
-from .exchanges.errors import OrderRejected
+from .exchanges.errors import ExchangeError, OrderRejected
 from .exchanges.paper import PaperVenue
 from .exchanges.trading import Trading
 from .models import Order, OrderState, SessionMode, VenueEvent
@@ -27,6 +29,8 @@ from .models.codec import partition_of
 from .services import accounts, failpoints
 from .tables.orders import orders
 from .topics import publish_many
+
+log = logging.getLogger(__name__)
 
 
 class Venues:
@@ -49,6 +53,22 @@ class Venues:
         if venue is None:
             venue = self._paper[exchange] = PaperVenue(registry.get(exchange))
         return venue
+
+    async def warm(self) -> None:
+        """Load the markets of every live account's exchange, so that sizing a live order does not
+        wait for them (an exchange that does not answer now is tried again at the first order)."""
+        if not self._live_allowed:
+            return
+        for name in self._accounts.names():
+            found = self._accounts.get(name)
+            if found is None or found.api_key is None or found.exchange == "replay":
+                continue
+            try:
+                venue = self._live_venue(found.exchange, name)
+                if isinstance(venue, CcxtVenue):
+                    await venue.load_markets()
+            except ExchangeError as exc:
+                log.warning("account %s: markets not loaded yet (%s)", name, exc)
 
     def budget(self, account: str) -> RateBudget | None:
         """The request budget of a live account on this worker (None before its first request)."""

@@ -29,7 +29,7 @@ from ..domain.money import for_account, on_account_event, rejected, sized
 from ..domain.notices import order_refused
 from ..domain.sizing import Refused
 from ..exchanges.errors import ExchangeError
-from ..execution import market_rules
+from ..execution import market_rules, venues
 from ..models import AccountEvent, RawOrder
 from ..models.orders import ExecutionReport
 from ..reconciliation import reconciler
@@ -81,6 +81,12 @@ async def _refuse(report: ExecutionReport) -> None:
     log.info("order %s refused: %s", report.order_id, report.reason)
     await publish(EXECUTIONS, report)
     await publish(NOTIFICATIONS, order_refused(report))
+
+
+@app.task
+async def warm_live_venues() -> None:
+    """At start: the live accounts' markets, read before the first order needs their rules."""
+    await venues.warm()
 
 
 @app.timer(interval=RECONCILE_TICK, name="reconciler")

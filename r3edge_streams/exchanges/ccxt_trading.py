@@ -126,6 +126,10 @@ class CcxtVenue:
             max_quantity=_number((limits.get("amount") or {}).get("max")),
         )
 
+    async def load_markets(self) -> None:
+        """Read the exchange's markets now (once): sizing then finds their rules without waiting."""
+        await self._market_list()
+
     async def place(self, order: Order) -> VenueOrder:
         """Place ``order`` unless the exchange has it already (found by its client order id: an
         exchange such as Binance refuses a repeated id only while the first order is open)."""
@@ -201,10 +205,13 @@ class CcxtVenue:
     def _cid(self, client_order_id: str) -> str:
         return venue_client_id(self._id, client_order_id)
 
-    async def _market(self, symbol: str) -> dict[str, Any]:
+    async def _market_list(self) -> None:
         if not self._markets_loaded:
             await self._read(self._ccxt.load_markets)
             self._markets_loaded = True
+
+    async def _market(self, symbol: str) -> dict[str, Any]:
+        await self._market_list()
         market = self._ccxt.markets.get(symbol)
         if market is None:
             raise UnknownMarket(f"{self._id} does not list {symbol}")
