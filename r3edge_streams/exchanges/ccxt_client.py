@@ -62,16 +62,7 @@ class CcxtExchange:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
-        if exchange_id not in ccxt_exchanges:
-            raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
-        config: dict[str, Any] = {
-            "enableRateLimit": True,
-            "timeout": timeout_ms,
-            "options": {**SPOT_ONLY_OPTIONS, **(options or {})},
-        }
-        self._ccxt = getattr(ccxt_async, exchange_id)(config)
-        if api_url:
-            self._ccxt.urls["api"] = rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
+        self._ccxt = build(exchange_id, api_url=api_url, options=options, timeout_ms=timeout_ms)
         self._id = exchange_id
         self._attempts = attempts
         self._backoff = backoff_seconds
@@ -148,6 +139,41 @@ class CcxtExchange:
         if isinstance(error, RateLimited) and error.retry_after:
             pause = max(pause, error.retry_after)
         return min(pause, 60.0)
+
+
+def build(
+    exchange_id: str,
+    *,
+    api_url: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    timeout_ms: int = 10_000,
+    credentials: Mapping[str, str] | None = None,
+) -> Any:
+    """A ``ccxt.async_support`` exchange: its rate limiter on, spot markets only, ``options`` and
+    ``credentials`` (``apiKey``, ``secret``, ``password``) given, every API host replaced by
+    ``api_url`` (its error codes kept: a testnet or proxy answers with the exchange's own)."""
+    if exchange_id not in ccxt_exchanges:
+        raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
+    config: dict[str, Any] = {
+        **(credentials or {}),
+        "enableRateLimit": True,
+        "timeout": timeout_ms,
+        "options": {**SPOT_ONLY_OPTIONS, **(options or {})},
+    }
+    exchange = getattr(ccxt_async, exchange_id)(config)
+    if api_url:
+        exchange.urls["api"] = rehost(exchange.urls["api"], api_url.rstrip("/"))
+        _keep_market_errors(exchange)
+    return exchange
+
+
+def _keep_market_errors(exchange: Any) -> None:
+    """Exchanges that map error codes by API host (Binance's spot codes apply only to its own hosts)
+    keep them on another host."""
+    exceptions = getattr(exchange, "exceptions", None)
+    if isinstance(exceptions, dict) and isinstance(exceptions.get("spot"), dict):
+        for kind in ("exact", "broad"):
+            exceptions[kind] = {**exceptions.get(kind, {}), **exceptions["spot"].get(kind, {})}
 
 
 def translate(exc: Exception) -> ExchangeError:

@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
 from ccxt.base.decimal_to_precision import TICK_SIZE
 
@@ -38,7 +37,7 @@ from ..domain.client_ids import venue_client_id
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Order, OrderSide, OrderStatus, OrderType
 from .budget import RateBudget
-from .ccxt_client import SPOT_ONLY_OPTIONS, ccxt_exchanges, rehost, translate
+from .ccxt_client import build, translate
 from .errors import ExchangeError, OrderNotFound, OrderRejected, RateLimited, TransientExchangeError, UnknownMarket
 
 log = logging.getLogger(__name__)
@@ -78,23 +77,13 @@ class CcxtVenue:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if exchange_id not in ccxt_exchanges:
-            raise UnknownMarket(f"ccxt has no exchange {exchange_id!r}")
         if account.api_key is None or account.secret is None:
             raise ExchangeError(f"account {account.name} has no API key and secret for {exchange_id}")
-        config: dict[str, Any] = {
-            "apiKey": account.api_key.reveal(),
-            "secret": account.secret.reveal(),
-            "enableRateLimit": True,
-            "timeout": timeout_ms,
-            "options": {**SPOT_ONLY_OPTIONS, **_LISTING_OPTIONS, **(options or {})},
-        }
+        credentials = {"apiKey": account.api_key.reveal(), "secret": account.secret.reveal()}
         if account.password is not None:
-            config["password"] = account.password.reveal()
-        self._ccxt = getattr(ccxt_async, exchange_id)(config)
-        if api_url:
-            self._ccxt.urls["api"] = rehost(self._ccxt.urls["api"], api_url.rstrip("/"))
-            _keep_market_errors(self._ccxt)
+            credentials["password"] = account.password.reveal()
+        self._ccxt = build(exchange_id, api_url=api_url, options={**_LISTING_OPTIONS, **(options or {})},
+                           timeout_ms=timeout_ms, credentials=credentials)  # fmt: skip
         self._id = exchange_id
         self._account = account.name
         self._secrets = [s for s in (account.api_key, account.secret, account.password) if s is not None]
@@ -343,12 +332,3 @@ def _retry_after(headers: Mapping[str, Any] | None) -> float:
             except (TypeError, ValueError):
                 break
     return 60.0
-
-
-def _keep_market_errors(exchange: Any) -> None:
-    """Exchanges that map error codes by API host (Binance's spot codes apply only to its own hosts)
-    keep them on another host: a testnet or proxy answers with the same codes."""
-    exceptions = getattr(exchange, "exceptions", None)
-    if isinstance(exceptions, dict) and isinstance(exceptions.get("spot"), dict):
-        for kind in ("exact", "broad"):
-            exceptions[kind] = {**exceptions.get(kind, {}), **exceptions["spot"].get(kind, {})}
