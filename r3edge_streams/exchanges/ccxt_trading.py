@@ -133,23 +133,27 @@ class CcxtVenue:
             # grace is over (Binance takes a repeated id once the first order is no longer open)
             raise TransientExchangeError(f"{self._id} order {order.client_order_id}: unconfirmed, still looking")
         price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
+        # unconfirmed from the moment it is sent: an answer lost, or a call cancelled by the
+        # executor's timeout while the request was out, leaves the grace in force
+        self._unconfirmed[order.client_order_id] = self._clock()
         try:
             raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
                                    float(order.quantity), price, {"clientOrderId": self._cid(order.client_order_id)},
                                    placing=True)  # fmt: skip
         except OrderRejected as refused:
             if "duplicate" not in str(refused).lower():
+                self._unconfirmed.pop(order.client_order_id, None)  # refused: nothing was placed
                 raise
             raw = None  # the exchange has an open order under this id: ours, placed before
         except TransientExchangeError as unsure:
             log.warning("%s order %s unconfirmed (%s): looking it up", self._id, order.client_order_id, unsure)
-            self._unconfirmed[order.client_order_id] = self._clock()
             raw = None
         found = await self.fetch_order(order.symbol, order.client_order_id)
         if found is not None:
             self._unconfirmed.pop(order.client_order_id, None)
             return found
         if raw is not None:  # accepted, but its lookups lag: the answer is the order (fills come later)
+            self._unconfirmed.pop(order.client_order_id, None)
             return _venue_order(raw, order.symbol, order.client_order_id, ())
         raise TransientExchangeError(
             f"{self._id} did not confirm order {order.client_order_id} and does not have it: looked up again"

@@ -241,3 +241,29 @@ async def test_an_unconfirmed_placement_not_found_is_placed_again_only_after_the
     [booked] = fake.book.orders
     assert placed.venue_order_id == str(booked.order_id)
     assert len([e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]) == 2
+
+
+async def test_a_placement_cancelled_while_out_is_not_sent_again_before_the_exchange_shows_it(
+    fake: FakeBinance,
+) -> None:
+    """The executor's timeout cancels a placement whose request is out; the exchange takes it
+    two seconds later. The next rounds find nothing yet and must not send it again."""
+    venue = venue_for(fake, timeout_ms=10_000, grace=15.0)
+    try:
+        fake.fail_next(f"POST {ORDER_PATH}", "timeout", delay=2.0)  # answers (and books) after 2 s
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(venue.place(order(10)), 0.8)
+        with pytest.raises(TransientExchangeError, match="still looking"):
+            await venue.place(order(10))
+
+        async def shown() -> Any:
+            while not fake.book.orders:
+                await asyncio.sleep(0.1)
+
+        await asyncio.wait_for(shown(), 10 * patience())
+        placed = await venue.place(order(10))
+    finally:
+        await venue.close()
+    [booked] = fake.book.orders
+    assert placed.venue_order_id == str(booked.order_id)
+    assert len([e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]) == 1
