@@ -91,14 +91,18 @@ class Executor:
         first = self._first_seen.setdefault(order.order_id, now)
         try:
             # an order not yet known placed goes to ``place``, which looks it up first itself
-            found = await venue.fetch_order(order.symbol, order.client_order_id) if state.placed else None
+            found = (
+                await venue.fetch_order(order.symbol, order.client_order_id, state.venue_order_id)
+                if state.placed
+                else None
+            )
             if found is None:
                 found = await venue.place(order)
                 self._checkpoint("executor.after_place")
         except OrderRejected as exc:
             return _event(state, OrderStatus.REJECTED, state.updated_at, reason=str(exc))
         if not found.status.final and (now - first).total_seconds() > self._timeout:
-            cancelled = await venue.cancel(order.symbol, order.client_order_id)
+            cancelled = await venue.cancel(order.symbol, order.client_order_id, found.venue_order_id)
             reason = f"not filled within {self._timeout:.0f} s (no candle after its decision came)"
             return _from_venue(
                 state, cancelled, OrderStatus.EXPIRED if not cancelled.fills else cancelled.status, reason

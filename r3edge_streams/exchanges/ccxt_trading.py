@@ -7,7 +7,11 @@ account's :class:`~.budget.RateBudget`, and sized ``Order`` records. Out: the pl
 
 Every order is sent with its ``client_order_id`` in the exchange's form (its length and
 alphabet: :mod:`r3edge_streams.domain.client_ids`) as ccxt's ``clientOrderId``, which ccxt
-names as each exchange does (Binance's ``newClientOrderId``), and found again by it. A placement is
+names as each exchange does (Binance's ``newClientOrderId``), or under the exchange's own name
+where ccxt does not map it, and found again by it: by ccxt's ``fetchOrder`` where the exchange
+looks up client ids, else among the account's open and recent orders, and by the exchange's own
+id once an answer gave it. An exchange that answers a placement under another client id than
+ours cannot be trusted to find one again: an unconfirmed placement there is never sent twice. A placement is
 never retried blindly: when its answer does not come (a timeout, a dropped connection, a 5xx)
 the order is looked up by its client order id, and only an exchange that does not have it
 leaves it unplaced (``TransientExchangeError``: the executor's next round looks again, and
@@ -33,7 +37,7 @@ from ccxt.base import errors as ccxt_errors
 from ccxt.base.decimal_to_precision import TICK_SIZE
 
 from ..accounts import Account
-from ..domain.client_ids import venue_client_id
+from ..domain.client_ids import Lookup, rule_of, venue_client_id
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Order, OrderSide, OrderStatus, OrderType
 from .budget import RateBudget
@@ -74,6 +78,7 @@ class CcxtVenue:
         attempts: int = 4,
         backoff_seconds: float = 0.5,
         unconfirmed_grace: float = 15.0,
+        lookup: Lookup | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -95,6 +100,15 @@ class CcxtVenue:
         self._grace = unconfirmed_grace
         self._clock = clock
         self._unconfirmed: dict[str, float] = {}  # client id -> when its placement went unanswered
+        self._rule = rule_of(exchange_id)
+        self._lookup = lookup or self._rule.lookup
+        self._ids_kept = True  # until a placement's answer shows another client id than ours
+        self._venue_ids: dict[str, str] = {}  # client id -> the exchange's id, from the placement's answer
+        if self._lookup is Lookup.SCAN and not self._can_scan():
+            raise ExchangeError(
+                f"{exchange_id} can find an order again neither by its client order id nor in its order lists: "
+                "an answer lost after placing could make a second order, so it cannot trade live"
+            )
 
     @property
     def venue_id(self) -> str:
@@ -128,6 +142,11 @@ class CcxtVenue:
             self._unconfirmed.pop(order.client_order_id, None)
             return before
         since = self._unconfirmed.get(order.client_order_id)
+        if since is not None and not self._ids_kept:
+            raise TransientExchangeError(
+                f"{self._id} order {order.client_order_id}: unconfirmed, and {self._id} does not keep our client ids, "
+                "so it is never placed again: look at the account on the exchange"
+            )
         if since is not None and self._clock() - since < self._grace:
             # an exchange may show an order it accepted a moment later: place again only once the
             # grace is over (Binance takes a repeated id once the first order is no longer open)
@@ -138,7 +157,7 @@ class CcxtVenue:
         self._unconfirmed[order.client_order_id] = self._clock()
         try:
             raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
-                                   float(order.quantity), price, {"clientOrderId": self._cid(order.client_order_id)},
+                                   float(order.quantity), price, {self._rule.param: self._cid(order.client_order_id)},
                                    placing=True)  # fmt: skip
         except OrderRejected as refused:
             if "duplicate" not in str(refused).lower():
@@ -148,6 +167,8 @@ class CcxtVenue:
         except TransientExchangeError as unsure:
             log.warning("%s order %s unconfirmed (%s): looking it up", self._id, order.client_order_id, unsure)
             raw = None
+        if raw is not None:
+            self._remember(order.client_order_id, raw)
         found = await self.fetch_order(order.symbol, order.client_order_id)
         if found is not None:
             self._unconfirmed.pop(order.client_order_id, None)
@@ -159,19 +180,48 @@ class CcxtVenue:
             f"{self._id} did not confirm order {order.client_order_id} and does not have it: looked up again"
         )
 
-    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder | None:
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> VenueOrder | None:
+        """The order by the exchange's id when known (the placement's answer gave it), else by our
+        client id as the exchange finds it (:class:`~r3edge_streams.domain.client_ids.Lookup`)."""
+        known = venue_order_id or self._venue_ids.get(client_order_id)
+        cid = self._cid(client_order_id)
         try:
-            raw = await self._read(self._ccxt.fetch_order, "", symbol, {"clientOrderId": self._cid(client_order_id)})
+            if known is not None:
+                raw = await self._read(self._ccxt.fetch_order, known, symbol)
+            elif self._lookup is Lookup.PARAM:
+                raw = await self._read(self._ccxt.fetch_order, "", symbol, {"clientOrderId": cid})
+            elif self._lookup is Lookup.ID:
+                raw = await self._read(self._ccxt.fetch_order, cid, symbol)
+            else:
+                scanned = await self._scan(symbol, cid)
+                if scanned is None:
+                    return None
+                raw = scanned
         except OrderNotFound:
             return None
         return await self._with_fills(raw, symbol, client_order_id)
 
-    async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:
+    async def cancel(self, symbol: str, client_order_id: str, venue_order_id: str | None = None) -> VenueOrder:
+        """Cancel by the exchange's id when known or found, else by our client id; the answer is
+        the order's final state as the exchange then shows it."""
+        known = venue_order_id or self._venue_ids.get(client_order_id)
+        if known is None and self._lookup is Lookup.SCAN:
+            listed = await self.fetch_order(symbol, client_order_id)
+            known = listed.venue_order_id if listed is not None else None
+            if known is None:
+                raise OrderNotFound(f"{self._id} has no order {client_order_id}")
         try:
-            await self._read(self._ccxt.cancel_order, "", symbol, {"clientOrderId": self._cid(client_order_id)})
+            if known is not None:
+                await self._read(self._ccxt.cancel_order, known, symbol)
+            elif self._lookup is Lookup.ID:
+                await self._read(self._ccxt.cancel_order, self._cid(client_order_id), symbol)
+            else:
+                await self._read(self._ccxt.cancel_order, "", symbol, {"clientOrderId": self._cid(client_order_id)})
         except OrderNotFound:
             pass  # gone already (filled, cancelled): what it became is read below
-        found = await self.fetch_order(symbol, client_order_id)
+        found = await self.fetch_order(symbol, client_order_id, known)
         if found is None:
             raise OrderNotFound(f"{self._id} has no order {client_order_id}")
         return found
@@ -197,6 +247,31 @@ class CcxtVenue:
 
     def _cid(self, client_order_id: str) -> str:
         return venue_client_id(self._id, client_order_id)
+
+    def _remember(self, client_order_id: str, raw: dict[str, Any]) -> None:
+        """The exchange's id of a placed order; and whether the exchange kept our client id."""
+        if raw.get("id") is not None:
+            self._venue_ids[client_order_id] = str(raw["id"])
+        kept = raw.get("clientOrderId")
+        if kept is not None and kept != self._cid(client_order_id) and self._ids_kept:
+            self._ids_kept = False
+            log.error("%s answered order %s under client id %r, not ours: an unconfirmed placement on it will "
+                      "not be sent again", self._id, client_order_id, kept)  # fmt: skip
+
+    def _can_scan(self) -> bool:
+        has = self._ccxt.has
+        return bool(has.get("fetchOpenOrders") and (has.get("fetchClosedOrders") or has.get("fetchOrders")))
+
+    async def _scan(self, symbol: str, cid: str) -> dict[str, Any] | None:
+        """The order under ``cid`` among the account's open orders of ``symbol``, then its recent
+        ones (the exchange's default page: an order looked up this way is one whose placement
+        answer never came, so a recent one; an older order is found by the exchange's id)."""
+        recent = self._ccxt.fetch_closed_orders if self._ccxt.has.get("fetchClosedOrders") else self._ccxt.fetch_orders
+        for listing in (self._ccxt.fetch_open_orders, recent):
+            for raw in await self._read(listing, symbol):
+                if raw.get("clientOrderId") == cid:
+                    return dict(raw)
+        return None
 
     async def _market_list(self) -> None:
         if not self._markets_loaded:

@@ -62,12 +62,14 @@ class PaperVenue:
         self._orders[order.client_order_id] = _Placed(order, venue)
         return await self._progressed(order.client_order_id)
 
-    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder | None:
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> VenueOrder | None:
         if client_order_id not in self._orders:
             return None
         return await self._progressed(client_order_id)
 
-    async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:
+    async def cancel(self, symbol: str, client_order_id: str, venue_order_id: str | None = None) -> VenueOrder:
         placed = self._orders.get(client_order_id)
         if placed is None:
             raise OrderNotFound(f"no order {client_order_id}")

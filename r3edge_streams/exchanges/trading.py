@@ -36,12 +36,16 @@ class Trading(Protocol):
         the order as the venue holds it either way: placing twice never makes two orders."""
         ...
 
-    async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:
+    async def cancel(self, symbol: str, client_order_id: str, venue_order_id: str | None = None) -> VenueOrder:
         """Cancel an open order; the answer is its final state (``OrderNotFound`` if unknown)."""
         ...
 
-    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder | None:
-        """The order placed under ``client_order_id`` with its fills, or None if the venue has none."""
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> VenueOrder | None:
+        """The order placed under ``client_order_id`` with its fills, or None if the venue has none;
+        ``venue_order_id``, the venue's own id of it when an earlier answer gave it, finds it
+        directly (a venue that cannot look up client ids finds it so even when it is old)."""
         ...
 
     async def open_orders(self, symbol: str | None = None) -> Sequence[VenueOrder]:

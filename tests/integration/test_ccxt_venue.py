@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from r3edge_streams.accounts import Account, Secret
+from r3edge_streams.domain.client_ids import Lookup
 from r3edge_streams.domain.money import client_order_id
 from r3edge_streams.exchanges.budget import RateBudget
 from r3edge_streams.exchanges.ccxt_trading import CcxtVenue
@@ -47,10 +48,16 @@ async def fake(rows: list[list[Any]]) -> AsyncIterator[FakeBinance]:
         yield server
 
 
-def venue_for(fake: FakeBinance, per_second: float = 50.0, timeout_ms: int = 2000, grace: float = 15.0) -> CcxtVenue:
+def venue_for(
+    fake: FakeBinance,
+    per_second: float = 50.0,
+    timeout_ms: int = 2000,
+    grace: float = 15.0,
+    lookup: Lookup | None = None,
+) -> CcxtVenue:
     account = Account("main", "binance", Secret(KEY), Secret(SECRET))
     return CcxtVenue("binance", account, RateBudget(per_second), api_url=fake.url, unconfirmed_grace=grace,
-                     timeout_ms=int(timeout_ms * patience()), backoff_seconds=0.05)  # fmt: skip
+                     timeout_ms=int(timeout_ms * patience()), backoff_seconds=0.05, lookup=lookup)  # fmt: skip
 
 
 @pytest.fixture
@@ -267,3 +274,79 @@ async def test_a_placement_cancelled_while_out_is_not_sent_again_before_the_exch
     [booked] = fake.book.orders
     assert placed.venue_order_id == str(booked.order_id)
     assert len([e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]) == 1
+
+
+# -- an exchange that cannot look an order up by its client id: the venue scans the account's orders
+
+
+def lookups_by_client_id(fake: FakeBinance) -> list[Any]:
+    return [e for e in fake.log if e.path == ORDER_PATH and e.method == "GET" and "origClientOrderId" in e.params]
+
+
+@pytest.mark.parametrize("fault", ["accept_then_timeout", "accept_then_disconnect"])
+async def test_without_a_client_id_lookup_a_lost_answer_is_found_in_the_order_lists_and_placed_once(
+    fake: FakeBinance, fault: str
+) -> None:
+    venue = venue_for(fake, timeout_ms=1000, lookup=Lookup.SCAN)
+    try:
+        fake.fail_next(f"POST {ORDER_PATH}", fault, delay=3.0 * patience())  # type: ignore[arg-type]
+        found = await venue.place(order(20))
+        again = await venue.place(order(20))
+    finally:
+        await venue.close()
+    [booked] = fake.book.orders
+    assert booked.client_order_id == client_order_id("o-20") and booked.status == "FILLED"
+    assert found.venue_order_id == again.venue_order_id == str(booked.order_id)
+    assert [f.trade_id for f in found.fills] == [str(t.id) for t in booked.trades]
+    assert len([e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]) == 1
+    assert {"/api/v3/openOrders", "/api/v3/allOrders"} <= {e.path for e in fake.log}
+    assert not lookups_by_client_id(fake), "the client id lookup was not used"
+
+
+async def test_without_a_client_id_lookup_an_order_is_found_cancelled_and_followed_by_its_exchange_id(
+    fake: FakeBinance, rows: list[list[Any]]
+) -> None:
+    placer = venue_for(fake, lookup=Lookup.SCAN)
+    try:
+        resting = await placer.place(order(21, quantity="200", limit="0.00100000"))
+        filled = await placer.place(order(22))
+    finally:
+        await placer.close()
+    venue = venue_for(fake, lookup=Lookup.SCAN)  # a new worker: knows neither order's exchange id
+    try:
+        seen = await venue.fetch_order(SYMBOL, filled.client_order_id)  # final: found in the recent orders
+        cancelled = await venue.cancel(SYMBOL, resting.client_order_id)  # open: found in the open orders
+        by_id = await venue.fetch_order(SYMBOL, "r3" + "0" * 30, venue_order_id=filled.venue_order_id)
+        missing = await venue.fetch_order(SYMBOL, client_order_id("never-placed"))
+    finally:
+        await venue.close()
+    booked = {o.client_order_id: o for o in fake.book.orders}
+    assert seen is not None and seen.status is OrderStatus.FILLED
+    assert [f.trade_id for f in seen.fills] == [str(t.id) for t in booked[filled.client_order_id].trades]
+    assert cancelled.status is OrderStatus.CANCELLED and booked[resting.client_order_id].status == "CANCELED"
+    assert by_id is not None and by_id.venue_order_id == str(booked[filled.client_order_id].order_id)
+    assert missing is None
+    assert not lookups_by_client_id(fake)
+    cancels = [e for e in fake.log if e.path == ORDER_PATH and e.method == "DELETE"]
+    assert [c.params.get("orderId") for c in cancels] == [str(booked[resting.client_order_id].order_id)]
+
+
+async def test_an_exchange_that_drops_our_client_ids_never_gets_an_unconfirmed_placement_twice(
+    fake: FakeBinance, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.book.ignores_client_ids = True
+    venue = venue_for(fake, timeout_ms=1000, grace=0.0)  # no grace: only the dropped ids hold it back
+    try:
+        first = await venue.place(order(30))  # answered: under an id of the exchange's own
+        fake.fail_next(f"POST {ORDER_PATH}", "accept_then_timeout", delay=3.0 * patience())
+        with pytest.raises(TransientExchangeError, match="did not confirm"):  # lost, and not found under our id
+            await venue.place(order(31))
+        for _ in range(3):  # the executor's next rounds
+            with pytest.raises(TransientExchangeError, match="never placed again"):
+                await venue.place(order(31))
+    finally:
+        await venue.close()
+    assert first.venue_order_id == str(fake.book.orders[0].order_id)
+    assert len(fake.book.orders) == 2, "the unconfirmed placement is on the exchange once"
+    assert len([e for e in fake.log if e.path == ORDER_PATH and e.method == "POST"]) == 2
+    assert "not ours" in caplog.text

@@ -30,7 +30,8 @@ first:
   balance for requested action.``
 * ``GET /api/v3/order`` (``orderId`` or ``origClientOrderId``) -> the order, or -2013 ``Order does not exist.``
 * ``DELETE /api/v3/order`` -> the cancelled order, or -2011 ``Unknown order sent.``
-* ``GET /api/v3/openOrders`` (``symbol`` optional), ``GET /api/v3/account`` (balances),
+* ``GET /api/v3/openOrders`` (``symbol`` optional), ``GET /api/v3/allOrders`` (``symbol``;
+  ``orderId``, ``startTime``, ``endTime``, ``limit``), ``GET /api/v3/account`` (balances),
   ``GET /api/v3/myTrades`` (``symbol``; ``orderId``, ``fromId``, ``startTime``, ``endTime``, ``limit``)
 
 ``fake.book`` is the fake's own record of every accepted order and trade: what tests judge by.
@@ -571,6 +572,11 @@ def handle_open_orders(state: ExchangeState, params: Params) -> Json:
     return [order.json() for order in state.book.open_orders(params[API_KEY], market_id)]
 
 
+def handle_all_orders(state: ExchangeState, params: Params) -> Json:
+    market = state.market(required(params, "symbol"))
+    return [order.json() for order in state.book.all_orders(params[API_KEY], market.id, params)]
+
+
 def handle_account(state: ExchangeState, params: Params) -> Json:
     return {"makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
             "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000",
@@ -602,6 +608,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v3/order", handle_query_order, signed=True),
     Route("DELETE", "/api/v3/order", handle_cancel_order, signed=True),
     Route("GET", "/api/v3/openOrders", handle_open_orders, signed=True),
+    Route("GET", "/api/v3/allOrders", handle_all_orders, signed=True),
     Route("GET", "/api/v3/account", handle_account, signed=True),
     Route("GET", "/api/v3/myTrades", handle_my_trades, signed=True),
 )

@@ -18,6 +18,8 @@ Matching (deterministic, from the candles and the clock only):
   lot step, the last one takes the rest): a MARKET order takes them all on arrival, at the
   current price (as if it walked the book); a LIMIT order one on arrival if marketable, then
   one on each later candle that crosses its price, at its price.
+* ``Book.ignores_client_ids`` makes it keep ids of its own (``fake<n>``) in place of ``newClientOrderId``,
+  as an exchange that does not take client ids would.
 * Commission is ``Book.fee_rate`` of each fill, in the asset received (base for a buy, quote for
   a sell), as Binance charges without BNB.
 * Balances: a buy locks its quote at the limit (or current) price, a sell its base; each fill
@@ -186,6 +188,7 @@ class Book:
     orders: list[Order] = field(default_factory=list)
     trades: list[Trade] = field(default_factory=list)
     slices: int = 1
+    ignores_client_ids: bool = False  # like an exchange that keeps its own ids: ours is dropped
     fee_rate: Decimal = Decimal("0.001")
     _next_order: int = 1000
     _next_trade: int = 5000
@@ -221,6 +224,8 @@ class Book:
         price = _decimal(params, "price") if kind == "LIMIT" else None
         tif = _choice(params, "timeInForce", ("GTC", "IOC", "FOK"), -1115, "Invalid timeInForce.") if price else None
         client_id = params.get("newClientOrderId") or f"fake{self._next_order}"
+        if self.ignores_client_ids:
+            client_id = f"fake{self._next_order}"
         if not CLIENT_ID_RE.match(client_id):
             raise BookError(-1100, "Illegal characters found in parameter 'newClientOrderId'; "
                                    f"legal range is '{CLIENT_ID_RE.pattern}'.")  # fmt: skip
@@ -264,6 +269,19 @@ class Book:
 
     def open_orders(self, api_key: str, market_id: str | None) -> list[Order]:
         return [o for o in self.orders if o.api_key == api_key and not o.final and market_id in (None, o.symbol)]
+
+    def all_orders(self, api_key: str, market_id: str, params: Params) -> list[Order]:
+        """Binance's allOrders: the account's orders of the market, from ``orderId`` on, else the
+        most recent ``limit`` (500, at most 1,000), oldest first."""
+        rows = [o for o in self.orders if o.api_key == api_key and o.symbol == market_id]
+        if params.get("startTime"):
+            rows = [o for o in rows if o.time >= int(params["startTime"])]
+        if params.get("endTime"):
+            rows = [o for o in rows if o.time <= int(params["endTime"])]
+        limit = min(int(params.get("limit") or 500), 1000)
+        if params.get("orderId"):
+            return [o for o in rows if o.order_id >= int(params["orderId"])][:limit]
+        return rows[-limit:]
 
     def my_trades(self, api_key: str, market_id: str, params: Params) -> list[Trade]:
         mine = {o.order_id for o in self.orders if o.api_key == api_key and o.symbol == market_id}

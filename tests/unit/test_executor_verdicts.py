@@ -32,10 +32,12 @@ class Refusing:
         assert self.placement is not None
         raise self.placement
 
-    async def cancel(self, symbol: str, client_order_id: str) -> VenueOrder:
+    async def cancel(self, symbol: str, client_order_id: str, venue_order_id: str | None = None) -> VenueOrder:
         raise NotImplementedError
 
-    async def fetch_order(self, symbol: str, client_order_id: str) -> VenueOrder | None:
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, venue_order_id: str | None = None
+    ) -> VenueOrder | None:
         if self.lookup is not None:
             raise self.lookup
         return None

@@ -14,7 +14,7 @@ from r3edge_streams.domain.money import client_order_id
 
 BINANCE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")  # Binance's newClientOrderId
 OKX = re.compile(r"^[A-Za-z0-9]{1,32}$")  # OKX's clOrdId
-GATE = re.compile(r"^t-[A-Za-z0-9_.-]{1,28}$")  # Gate's text
+GATE = re.compile(r"^t-[A-Za-z0-9_.-]{1,26}$")  # Gate's text as ccxt takes it: 28 characters with the t-
 
 
 @given(st.text(min_size=1, max_size=80))
