@@ -7,7 +7,9 @@ once by its venue trade id and numbers the execution reports; reports go to ``ex
 (key sessionId) and an order's end to its account (``accountorders``), confirmed before the
 table is written. The executor timer takes the open orders of the partitions this worker owns
 to their venues (:mod:`r3edge_streams.engines.executor`): placed only if the venue does not
-have them, on its own tasks, so a slow venue never holds back this or any other agent.
+have them, each order on a task of its own, so a slow venue never holds back this or any other
+agent, nor another account's orders. Partitions taken away wait for the visits under way (their
+events published) before the new owner takes the orders.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, cast
 
 from faust.types import StreamT
+from mode.types.signals import BaseSignalT
 
 from ..application import app
 from ..catalogue import ACCOUNTORDERS, EXECUTIONS, ORDERS, VENUEEVENTS
@@ -64,3 +67,10 @@ async def executor_timer() -> None:
         await executor.visit(owned_orders())
     except Exception:  # noqa: BLE001 - the next round tries again; nothing is lost
         log.exception("executor round failed at %s", datetime.now(timezone.utc).isoformat())
+
+
+@app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types the receiver too narrowly
+async def finish_visits(sender: Any, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+    """Partitions go: the visits under way end (and publish what they found) before the new owner
+    visits the same orders, so no order is placed by two workers at once."""
+    await executor.drain(timeout=executor.call_timeout)

@@ -10,9 +10,15 @@ placed only if the venue does not have it (a placed one here; one not yet known 
 venue's ``place``, whose contract is exactly that), so a repeat round, a redelivery or a
 restart never places it twice. A venue error that may be transient leaves the order for the next round; a
 refusal is the order's end (rejected, with the venue's reason). An order still open after
-``timeout`` seconds of this executor's watch is cancelled and reported expired. Orders are
-visited concurrently (bounded), each with its own timeout, so a slow venue delays only its
-own orders, never the agents.
+``timeout`` seconds of this executor's watch is cancelled and reported expired.
+
+Each order is visited on a task of its own, one visit at a time (so its events leave in
+order), each with its own time limit, at most ``concurrency`` at once per venue account: a
+slow or silent exchange holds back only its own account's orders, never another venue's, the
+round, or the agents. ``visit`` starts the visits a round calls for and returns at once; an
+order whose last event the table does not show yet is not visited again until it does (or
+``catch_up`` seconds pass), so a round never asks the exchange again what it just told.
+``drain`` waits for the visits under way (tests, the backtest driver, a revocation).
 """
 
 from __future__ import annotations
@@ -36,8 +42,12 @@ class EventSink(Protocol):
     async def publish(self, events: list[VenueEvent]) -> None: ...
 
 
+Lane = tuple[str, str, str | None]  # (mode, exchange, account): one venue account
+
+
 class Executor:
-    """Visits open orders; remembers only when it first saw each (for its timeout)."""
+    """Visits open orders on their own tasks; remembers when it first saw each (for its timeout)
+    and the last event it published of each (until the table shows it)."""
 
     def __init__(
         self,
@@ -46,35 +56,82 @@ class Executor:
         timeout: float = 300.0,
         concurrency: int = 8,
         call_timeout: float = 20.0,
+        catch_up: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         checkpoint: Callable[[str], None] = lambda name: None,
     ) -> None:
         self._venues = venues
         self._sink = sink
         self._timeout = timeout
-        self._slots = asyncio.Semaphore(concurrency)
-        self._call_timeout = call_timeout
+        self._concurrency = concurrency
+        self._lanes: dict[Lane, asyncio.Semaphore] = {}
+        self.call_timeout = call_timeout
+        self._catch_up = catch_up
         self._clock = clock
         self._checkpoint = checkpoint  # failpoints: ``executor.after_place`` (placed, not yet reported)
         self._first_seen: dict[str, datetime] = {}
+        self._told: dict[str, tuple[VenueEvent, datetime]] = {}  # order id -> last event published, when
+        self._running: dict[str, asyncio.Task[None]] = {}
 
     async def visit(self, states: Iterable[OrderState]) -> None:
-        """One round over ``states``: every open order advanced once."""
+        """One round over ``states``: a visit started for every open order not being visited
+        already and whose last event the table shows (returns without waiting for them)."""
         open_states = [s for s in states if not s.status.final]
         self._forget({s.order.order_id for s in open_states})
-        events = await asyncio.gather(*(self._guarded(state) for state in open_states))
-        found = [event for event in events if event is not None]
-        if found:
-            await self._sink.publish(found)
+        now = self._clock()
+        for state in open_states:
+            order_id = state.order.order_id
+            if order_id not in self._running and not self._awaiting(state, now):
+                self._running[order_id] = asyncio.create_task(self._visit_one(state), name=f"order {order_id}")
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the visits under way (at most ``timeout`` seconds; they go on after it)."""
+        running = list(self._running.values())
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+
+    async def close(self) -> None:
+        """Stop every visit under way (the worker stops)."""
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     def _forget(self, open_ids: set[str]) -> None:
-        for gone in set(self._first_seen) - open_ids:
-            del self._first_seen[gone]
+        for memory in (self._first_seen, self._told):
+            for gone in set(memory) - open_ids:
+                del memory[gone]
+
+    def _awaiting(self, state: OrderState, now: datetime) -> bool:
+        """The last event published of this order is not in its state yet (for ``catch_up`` s)."""
+        told = self._told.get(state.order.order_id)
+        if told is None or _reflects(state, told[0]):
+            return False
+        return (now - told[1]).total_seconds() < self._catch_up
+
+    async def _visit_one(self, state: OrderState) -> None:
+        order_id = state.order.order_id
+        try:
+            event = await self._guarded(state)
+            if event is not None:
+                await self._sink.publish([event])
+                self._told[order_id] = (event, self._clock())
+        except Exception:  # noqa: BLE001 - the next round visits it again; nothing is lost
+            log.exception("order %s: visit failed", order_id)
+        finally:
+            self._running.pop(order_id, None)
+
+    def _lane(self, order: Order) -> asyncio.Semaphore:
+        lane = (order.mode.value, order.exchange, order.account)
+        slots = self._lanes.get(lane)
+        if slots is None:
+            slots = self._lanes[lane] = asyncio.Semaphore(self._concurrency)
+        return slots
 
     async def _guarded(self, state: OrderState) -> VenueEvent | None:
-        async with self._slots:
+        async with self._lane(state.order):
             try:
-                return await asyncio.wait_for(self._advance(state), self._call_timeout)
+                return await asyncio.wait_for(self._advance(state), self.call_timeout)
             except (TimeoutError, TransientExchangeError) as exc:
                 log.warning("order %s: venue unavailable (%s), next round", state.order.order_id, exc)
             except ExchangeError as exc:
@@ -108,6 +165,14 @@ class Executor:
                 state, cancelled, OrderStatus.EXPIRED if not cancelled.fills else cancelled.status, reason
             )
         return _from_venue(state, found, found.status, found.reason)
+
+
+def _reflects(state: OrderState, event: VenueEvent) -> bool:
+    """Whether ``state`` shows what ``event`` said: its placement, its fills and its end."""
+    if event.status.final:
+        return state.status.final
+    known = {f.trade_id for f in state.fills}
+    return state.placed and all(f.trade_id in known for f in event.fills)
 
 
 def _from_venue(state: OrderState, found: VenueOrder, status: OrderStatus, reason: str | None) -> VenueEvent | None:

@@ -69,19 +69,25 @@ def state(placed: bool) -> OrderState:
 
 async def test_a_refused_placement_is_the_orders_end_with_the_venues_reason() -> None:
     sink = Sink()
-    await Executor(lambda o: Refusing(None, OrderRejected("Filter failure: LOT_SIZE")), sink).visit([state(False)])
+    executor = Executor(lambda o: Refusing(None, OrderRejected("Filter failure: LOT_SIZE")), sink)
+    await executor.visit([state(False)])
+    await executor.drain()
     [event] = sink.events
     assert event.status is OrderStatus.REJECTED and event.reason == "Filter failure: LOT_SIZE"
 
 
 async def test_a_lookup_refused_for_a_placed_order_leaves_it_open() -> None:
     sink = Sink()
-    await Executor(lambda o: Refusing(ExchangeRejected("BadRequest: lookups off"), None), sink).visit([state(True)])
+    executor = Executor(lambda o: Refusing(ExchangeRejected("BadRequest: lookups off"), None), sink)
+    await executor.visit([state(True)])
+    await executor.drain()
     assert sink.events == []
 
 
 async def test_a_lookup_refused_before_placing_refuses_the_order_unplaced() -> None:
     sink = Sink()
-    await Executor(lambda o: Refusing(ExchangeRejected("BadRequest: lookups off"), None), sink).visit([state(False)])
+    executor = Executor(lambda o: Refusing(ExchangeRejected("BadRequest: lookups off"), None), sink)
+    await executor.visit([state(False)])
+    await executor.drain()
     [event] = sink.events
     assert event.status is OrderStatus.REJECTED and "lookups off" in (event.reason or "")
