@@ -61,6 +61,16 @@ unknown paths answer 404.  Faults are scripted per path with ``fake.fail_next(pa
   dropped, dropped at once, or replaced by a 5xx page. A fault's key may name the method too
   (``"POST /api/v3/order"``); ``retry_after=`` sets a rate limit's ``Retry-After``.
 
+A signed request taken more than its ``recvWindow`` after its ``timestamp`` (wall clock, as
+ccxt stamps it) is refused with -1021, as Binance refuses a request delayed on its way.
+
+A slow and strict exchange: ``fake.latency`` seconds pass before every request is handled (and
+answered); ``fake.account_limit`` requests of one account (``X-MBX-APIKEY``) in any trailing
+second are served, and one more is answered 429 with ``Retry-After: 1`` (Binance's -1003) and
+kept in ``fake.refused_for_rate``. ``fake.hold()`` keeps every request waiting (unanswered, not
+yet taken) until ``fake.release()``: an exchange that has gone silent; ``hold(accounts_only=True)``
+holds only the signed (account) requests, so market data still flows.
+
 Every request that reaches the server (faulted or not) is recorded: ``fake.requests`` is a list of
 ``(path, params)``; ``fake.log`` also has the method, the arrival (``time.monotonic()``) and the
 ``X-MBX-APIKEY``; ``fake.requests_per_second(key)`` counts an account's requests per second.
@@ -723,6 +733,13 @@ class FakeBinance:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._closing = asyncio.Event()
+        self._open = asyncio.Event()
+        self._open.set()
+        self.latency = 0.0
+        self.account_limit: int | None = None
+        self.refused_for_rate: list[LoggedRequest] = []
+        self._held = 0
+        self._hold_accounts_only = False
 
     # -- lifecycle
 
@@ -736,6 +753,7 @@ class FakeBinance:
 
     async def close(self) -> None:
         self._closing.set()
+        self._open.set()  # held requests are let go (and dropped with their connections)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -775,7 +793,9 @@ class FakeBinance:
         self.state.now_ms = value
 
     def advance(self, milliseconds: int) -> None:
+        """Time passes; the book fills what the candles opened meanwhile allow (nobody need ask)."""
         self.state.now_ms += milliseconds
+        self.state.matched()
 
     def fail_next(
         self,
@@ -796,6 +816,20 @@ class FakeBinance:
 
     def clear_faults(self) -> None:
         self.state.faults.clear()
+
+    def hold(self, accounts_only: bool = False) -> None:
+        """From now on every request (every signed one, with ``accounts_only``) waits, unanswered
+        and not taken, until ``release()``."""
+        self._hold_accounts_only = accounts_only
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    @property
+    def holding(self) -> int:
+        """How many requests wait at the hold now."""
+        return self._held
 
     @property
     def log(self) -> list[LoggedRequest]:
@@ -843,6 +877,7 @@ class FakeBinance:
             if route.signed:
                 signed_text = request.query_string if request.method in ("GET", "DELETE") else await request.text()
                 key = self.state.book.authenticate(request.headers.get("X-MBX-APIKEY"), signed_text, params)
+                _within_recv_window(params)
                 params = {**params, API_KEY: key}
                 self.state.matched()
             return json_response(route.handler(self.state, params))
@@ -856,12 +891,38 @@ class FakeBinance:
         except BinanceError as error:
             return error_response(error)
         api_key = request.headers.get("X-MBX-APIKEY")
-        self.state.log.append(LoggedRequest(request.method, request.path, request[PARAMS], time.monotonic(), api_key))
+        entry = LoggedRequest(request.method, request.path, request[PARAMS], time.monotonic(), api_key)
+        self.state.log.append(entry)
+        if self._over_limit(entry):
+            self.refused_for_rate.append(entry)
+            return rate_limit_response(self.state, Fault("rate_limit", 1, retry_after=1))
+        await self._held_and_delayed(api_key is not None or not self._hold_accounts_only)
         fault = self.state.take_fault(request.path, request.method)
         try:
             return await self._answer(request, handler, fault)
         except BinanceError as error:
             return error_response(error)
+
+    def _over_limit(self, entry: LoggedRequest) -> bool:
+        """Whether ``entry`` is one more than its account's ``account_limit`` in the last second."""
+        if self.account_limit is None or entry.api_key is None:
+            return False
+        count = 0
+        for earlier in reversed(self.state.log):
+            if entry.at - earlier.at >= 1.0:
+                break
+            count += earlier.api_key == entry.api_key
+        return count > self.account_limit
+
+    async def _held_and_delayed(self, holdable: bool) -> None:
+        if holdable and not self._open.is_set():
+            self._held += 1
+            try:
+                await self._open.wait()
+            finally:
+                self._held -= 1
+        if self.latency:
+            await self._sleep(self.latency)
 
     async def _answer(self, request: web.Request, handler: Handler, fault: Fault | None) -> web.StreamResponse:
         if fault is None:
@@ -900,6 +961,15 @@ class FakeBinance:
         if request.transport is not None:
             request.transport.abort()
         raise asyncio.CancelledError()
+
+
+def _within_recv_window(params: Params) -> None:
+    """Binance refuses a signed request it takes more than ``recvWindow`` ms (default 5,000) after
+    the request's ``timestamp``, so a request held up on its way is never executed late. The
+    fake's own clock replays the past, so the wall clock (which ccxt stamps) is the judge here."""
+    window = int(params.get("recvWindow") or 5000)
+    if int(params["timestamp"]) + window < time.time() * 1000:
+        raise BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
 
 def default_now(markets: Iterable[Market]) -> int:

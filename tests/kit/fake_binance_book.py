@@ -18,6 +18,9 @@ Matching (deterministic, from the candles and the clock only):
   lot step, the last one takes the rest): a MARKET order takes them all on arrival, at the
   current price (as if it walked the book); a LIMIT order one on arrival if marketable, then
   one on each later candle that crosses its price, at its price.
+* ``Book.market_slices_per_candle`` makes a MARKET order take its first slice on arrival and
+  then one on each later candle, at that candle's open (a thin book refilled each minute): fills
+  that come while nobody watches.
 * ``Book.ignores_client_ids`` makes it keep ids of its own (``fake<n>``) in place of ``newClientOrderId``,
   as an exchange that does not take client ids would.
 * Commission is ``Book.fee_rate`` of each fill, in the asset received (base for a buy, quote for
@@ -189,6 +192,7 @@ class Book:
     trades: list[Trade] = field(default_factory=list)
     slices: int = 1
     ignores_client_ids: bool = False  # like an exchange that keeps its own ids: ours is dropped
+    market_slices_per_candle: bool = False  # a MARKET order's slices after the first come one per candle
     fee_rate: Decimal = Decimal("0.001")
     _next_order: int = 1000
     _next_trade: int = 5000
@@ -318,7 +322,9 @@ class Book:
 
     def _arrive(self, order: Order, market: MarketView, now_ms: int) -> None:
         current = market.price_now()
-        if order.type == "MARKET":  # fills at once, in ``slices`` trades at the current price
+        if order.type == "MARKET" and self.market_slices_per_candle:
+            self._fill(order, market, current, now_ms, maker=False)  # the rest on the next candles
+        elif order.type == "MARKET":  # fills at once, in ``slices`` trades at the current price
             while not order.final:
                 self._fill(order, market, current, now_ms, maker=False)
         elif order.price is not None and (current <= order.price if order.side == "BUY" else current >= order.price):
@@ -328,9 +334,12 @@ class Book:
             self._release(order, market)
 
     def _on_candle(self, order: Order, candle: Bar, now_ms: int, market: MarketView) -> None:
-        """A resting LIMIT order takes one slice on each candle that crosses its price."""
-        _, _, high, low, _ = candle
-        if order.price is not None and (low <= order.price if order.side == "BUY" else high >= order.price):
+        """A resting LIMIT order takes one slice on each candle that crosses its price; a MARKET order
+        still open (``market_slices_per_candle``) one at each candle's open."""
+        _, open_, high, low, _ = candle
+        if order.type == "MARKET":
+            self._fill(order, market, open_, now_ms, maker=False)
+        elif order.price is not None and (low <= order.price if order.side == "BUY" else high >= order.price):
             self._fill(order, market, order.price, now_ms, maker=True)
 
     def _fill(self, order: Order, market: MarketView, price: Decimal, now_ms: int, maker: bool) -> None:

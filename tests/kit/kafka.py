@@ -105,3 +105,22 @@ async def _read_to(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int], w
             if tp_records:
                 next_offset[tp] = tp_records[-1].offset + 1
     return records
+
+
+async def topic_names(bootstrap: str, prefix: str) -> list[str]:
+    """Every topic whose name starts with ``prefix`` (the catalogue's topics and Faust's changelogs)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return sorted(name for name in await consumer.topics() if name.startswith(prefix))
+    finally:
+        await consumer.stop()
+
+
+async def every_byte(bootstrap: str, prefix: str) -> bytes:
+    """The keys, values and headers of every record of every topic starting with ``prefix``."""
+    chunks: list[bytes] = []
+    for topic in await topic_names(bootstrap, prefix):
+        for record in await read_all(bootstrap, topic, timeout=60):
+            chunks += [record.key or b"", record.value or b"", *(value for _, value in record.headers)]
+    return b"\n".join(chunks)
