@@ -10,6 +10,7 @@ of this worker, run by the OrderManager's timer over the orders it owns) and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from .accounts import Accounts
@@ -21,7 +22,7 @@ from .domain.venue import MarketRules
 from .engines.executor import Executor
 from .exchanges.budget import RateBudget
 from .exchanges.ccxt_trading import CcxtVenue
-from .exchanges.errors import ExchangeError, OrderRejected
+from .exchanges.errors import ExchangeError, OrderRejected, TransientExchangeError
 from .exchanges.paper import PaperVenue
 from .exchanges.trading import Trading
 from .models import Order, OrderState, SessionMode, VenueEvent
@@ -31,6 +32,7 @@ from .tables.orders import orders
 from .topics import publish_many
 
 log = logging.getLogger(__name__)
+RULES_WAIT = 5.0  # seconds the sizing of a live order waits for its exchange's market rules
 
 
 class Venues:
@@ -100,8 +102,28 @@ class Venues:
 
 
 async def market_rules(mode: SessionMode, exchange: str, symbol: str, account: str | None = None) -> MarketRules:
-    """The rules the sizing of an order of ``symbol`` must keep, as the order's venue states them."""
-    return await venues.of(mode, exchange, account).market_rules(symbol)
+    """The rules the sizing of an order of ``symbol`` must keep, as the order's venue states them.
+    A live exchange that has not given its markets within ``RULES_WAIT`` seconds (they are read
+    when the worker starts, so only a slow or silent exchange) is a ``TransientExchangeError``:
+    the sizing agent serves every session's orders, and one exchange must not stall the others.
+    The read goes on meanwhile, for the next order."""
+    asked = venues.of(mode, exchange, account).market_rules(symbol)
+    if mode is not SessionMode.LIVE:
+        return await asked
+    reading = asyncio.ensure_future(asked)
+    reading.add_done_callback(_quietly)
+    try:
+        return await asyncio.wait_for(asyncio.shield(reading), RULES_WAIT)
+    except TimeoutError:
+        raise TransientExchangeError(
+            f"{exchange} has not given its market rules within {RULES_WAIT:.0f} s (slow or unreachable)"
+        ) from None
+
+
+def _quietly(reading: asyncio.Future[MarketRules]) -> None:
+    """A read the sizing stopped waiting for: its error was told by the venue's own log."""
+    if not reading.cancelled():
+        reading.exception()
 
 
 class KafkaEventSink:

@@ -16,10 +16,14 @@ never retried blindly: when its answer does not come (a timeout, a dropped conne
 the order is looked up by its client order id, and only an exchange that does not have it
 leaves it unplaced (``TransientExchangeError``: the executor's next round looks again, and
 places it again only after ``unconfirmed_grace`` seconds of not finding it, since an exchange
-may show an accepted order a moment late). An exchange's refusal (insufficient funds, a
+may show an accepted order a moment late; the grace outlasts the request's ``recvWindow``, after
+which the exchange refuses to execute a request held up on its way, so a late first copy can
+never execute beside the second). A request the exchange refused for its age did nothing, so it is
+transient and forgets the placement's doubt. An exchange's refusal (insufficient funds, a
 filter, a closed market) is ``OrderRejected`` with the exchange's own words; a duplicate client order id is the order
 already placed, which is fetched. Reads are retried with backoff on transient errors only.
-Every request waits for the account's rate budget first, and a rate limit answer (429, 418)
+Every request waits for the account's rate budget right before it leaves (behind ccxt's own
+throttle, so nothing can gather behind the budget and leave in a burst), and a rate limit answer (429, 418)
 stops the whole account's requests for the ``Retry-After`` the exchange gave.
 """
 
@@ -42,7 +46,15 @@ from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Order, OrderSide, OrderStatus, OrderType
 from .budget import RateBudget
 from .ccxt_client import build, translate
-from .errors import ExchangeError, OrderNotFound, OrderRejected, RateLimited, TransientExchangeError, UnknownMarket
+from .errors import (
+    ExchangeError,
+    OrderNotFound,
+    OrderRejected,
+    RateLimited,
+    RequestExpired,
+    TransientExchangeError,
+    UnknownMarket,
+)
 
 log = logging.getLogger(__name__)
 # ccxt logs every request at DEBUG with its headers, the API key among them: a worker run with
@@ -89,6 +101,7 @@ class CcxtVenue:
             credentials["password"] = account.password.reveal()
         self._ccxt = build(exchange_id, api_url=api_url, options={**_LISTING_OPTIONS, **(options or {})},
                            timeout_ms=timeout_ms, credentials=credentials)  # fmt: skip
+        self._ccxt.throttle = self._paced(self._ccxt.throttle)
         self._id = exchange_id
         self._account = account.name
         self._secrets = [s for s in (account.api_key, account.secret, account.password) if s is not None]
@@ -151,22 +164,7 @@ class CcxtVenue:
             # an exchange may show an order it accepted a moment later: place again only once the
             # grace is over (Binance takes a repeated id once the first order is no longer open)
             raise TransientExchangeError(f"{self._id} order {order.client_order_id}: unconfirmed, still looking")
-        price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
-        # unconfirmed from the moment it is sent: an answer lost, or a call cancelled by the
-        # executor's timeout while the request was out, leaves the grace in force
-        self._unconfirmed[order.client_order_id] = self._clock()
-        try:
-            raw = await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
-                                   float(order.quantity), price, {self._rule.param: self._cid(order.client_order_id)},
-                                   placing=True)  # fmt: skip
-        except OrderRejected as refused:
-            if "duplicate" not in str(refused).lower():
-                self._unconfirmed.pop(order.client_order_id, None)  # refused: nothing was placed
-                raise
-            raw = None  # the exchange has an open order under this id: ours, placed before
-        except TransientExchangeError as unsure:
-            log.warning("%s order %s unconfirmed (%s): looking it up", self._id, order.client_order_id, unsure)
-            raw = None
+        raw = await self._send(order)
         if raw is not None:
             self._remember(order.client_order_id, raw)
         found = await self.fetch_order(order.symbol, order.client_order_id)
@@ -179,6 +177,29 @@ class CcxtVenue:
         raise TransientExchangeError(
             f"{self._id} did not confirm order {order.client_order_id} and does not have it: looked up again"
         )
+
+    async def _send(self, order: Order) -> dict[str, Any] | None:
+        """The placement request itself: the exchange's answer, or None when it has an open order
+        under the id already (ours, placed before) or its answer never came (looked up next)."""
+        price = float(order.limit_price) if order.order_type is OrderType.LIMIT and order.limit_price else None
+        # unconfirmed from the moment it is sent: an answer lost, or a call cancelled by the
+        # executor's timeout while the request was out, leaves the grace in force
+        self._unconfirmed[order.client_order_id] = self._clock()
+        try:
+            return await self._once(self._ccxt.create_order, order.symbol, order.order_type.value, order.side.value,
+                                    float(order.quantity), price, {self._rule.param: self._cid(order.client_order_id)},
+                                    placing=True)  # fmt: skip
+        except RequestExpired:
+            self._unconfirmed.pop(order.client_order_id, None)  # refused unexecuted: nothing was placed
+            raise
+        except OrderRejected as refused:
+            if "duplicate" not in str(refused).lower():
+                self._unconfirmed.pop(order.client_order_id, None)  # refused: nothing was placed
+                raise
+            return None  # the exchange has an open order under this id: ours, placed before
+        except TransientExchangeError as unsure:
+            log.warning("%s order %s unconfirmed (%s): looking it up", self._id, order.client_order_id, unsure)
+            return None
 
     async def fetch_order(
         self, symbol: str, client_order_id: str, venue_order_id: str | None = None
@@ -258,6 +279,17 @@ class CcxtVenue:
             log.error("%s answered order %s under client id %r, not ours: an unconfirmed placement on it will "
                       "not be sent again", self._id, client_order_id, kept)  # fmt: skip
 
+    def _paced(self, throttle: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[None]]:
+        """ccxt's own throttle (its per-endpoint weights), then the account's budget, right before
+        each request leaves: the last pacer decides the spacing on the wire (the budget before
+        ccxt's throttle let a weighty call's wait gather requests that then left in a burst)."""
+
+        async def paced(cost: Any = None) -> None:
+            await throttle(cost)
+            await self._budget.acquire()
+
+        return paced
+
     def _can_scan(self) -> bool:
         has = self._ccxt.has
         return bool(has.get("fetchOpenOrders") and (has.get("fetchClosedOrders") or has.get("fetchOrders")))
@@ -304,9 +336,8 @@ class CcxtVenue:
         return _venue_order(raw, symbol, client_order_id, tuple(trades))
 
     async def _once(self, function: Callable[..., Awaitable[T]], *args: Any, placing: bool = False) -> T:
-        """One request, after the account's budget allows it; ccxt's errors translated (a bad
+        """One call (its requests paced by the account's budget, :meth:`_paced`); ccxt's errors translated (a bad
         request is the order's refusal only when ``placing`` it: a lookup refused is no verdict)."""
-        await self._budget.acquire()
         try:
             return await function(*args)
         except Exception as exc:  # noqa: BLE001 - every ccxt error is translated here
@@ -331,6 +362,8 @@ class CcxtVenue:
         text = self._scrubbed(str(exc))
         if isinstance(exc, ccxt_errors.OrderNotFound):
             return OrderNotFound(text[:300])
+        if _expired(exc):
+            return RequestExpired(text[:300])
         if placing and isinstance(exc, _REFUSALS):
             return OrderRejected(self._scrubbed(_reason(exc)))
         error = translate(exc)
@@ -391,6 +424,16 @@ def _number(value: Any) -> Decimal | None:
         return None
     number = Decimal(str(value))
     return number if number.is_finite() else None
+
+
+#: the exchanges' own codes for "taken too late after it was signed: not executed" where ccxt
+#: maps them to a plain bad request (Binance spot's -1021)
+_EXPIRED_CODES = ('"code":-1021',)
+
+
+def _expired(exc: Exception) -> bool:
+    """Whether the exchange refused the request for its age (so it did nothing with it)."""
+    return isinstance(exc, ccxt_errors.InvalidNonce) or any(code in str(exc) for code in _EXPIRED_CODES)
 
 
 def _reason(exc: Exception) -> str:

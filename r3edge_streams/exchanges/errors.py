@@ -27,6 +27,11 @@ class ExchangeUnavailable(TransientExchangeError):
     """The exchange did not answer in time or answered with a server error."""
 
 
+class RequestExpired(TransientExchangeError):
+    """The exchange took the request too late after it was signed (its ``recvWindow``, a stale
+    nonce) and refused it: it did nothing, and the same request signed anew may go."""
+
+
 class BadExchangeResponse(TransientExchangeError):
     """The exchange answered something unreadable (truncated or malformed body)."""
 

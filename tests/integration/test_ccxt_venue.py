@@ -24,7 +24,7 @@ from r3edge_streams.domain.client_ids import Lookup
 from r3edge_streams.domain.money import client_order_id
 from r3edge_streams.exchanges.budget import RateBudget
 from r3edge_streams.exchanges.ccxt_trading import CcxtVenue
-from r3edge_streams.exchanges.errors import OrderRejected, TransientExchangeError
+from r3edge_streams.exchanges.errors import OrderRejected, RequestExpired, TransientExchangeError
 from r3edge_streams.models import Order, OrderSide, OrderStatus, OrderType, SessionMode
 from tests.kit.fake_binance import FakeBinance, load_candles
 from tests.kit.patience import patience
@@ -219,6 +219,52 @@ async def test_many_callers_on_one_account_keep_to_its_budget(fake: FakeBinance)
     # two of jitter: the fake logs arrivals on the test's own event loop, which a busy machine can stall
     assert max(windows) <= 5 + 2, f"requests in one second: {max(windows)} (budget 5/s)"
     assert took >= 14 / 5 - 0.1
+
+
+async def ten_placements(fake: FakeBinance, per_second: float, first: int) -> list[BaseException | object]:
+    venue = venue_for(fake, per_second=per_second, timeout_ms=5000)
+    try:
+        await venue.load_markets()
+        return await asyncio.gather(*(venue.place(order(first + n, quantity="10")) for n in range(10)),
+                                    return_exceptions=True)  # fmt: skip
+    finally:
+        await venue.close()
+
+
+async def test_ten_placements_on_a_slow_strict_exchange_keep_to_the_budget_and_are_each_placed_once(
+    fake: FakeBinance,
+) -> None:
+    fake.latency, fake.account_limit = 0.3, 7  # every answer 0.3 s late; an 8th request in a second is a 429
+    placed = await ten_placements(fake, per_second=5.0, first=100)
+    assert all(not isinstance(p, BaseException) for p in placed), placed
+    assert fake.refused_for_rate == [], "the budget kept the account under the exchange's limit"
+    booked = [o.client_order_id for o in fake.book.orders]
+    assert sorted(booked) == sorted(client_order_id(f"o-{100 + n}") for n in range(10)), "each placed once"
+
+    await ten_placements(fake, per_second=1000.0, first=200)  # the same burst without a budget
+    assert fake.refused_for_rate, "the strict exchange refuses a burst the budget would have spread"
+    ids = [o.client_order_id for o in fake.book.orders]
+    assert len(ids) == len(set(ids)), "a 429 never makes an order twice"
+
+
+async def test_a_placement_held_up_past_its_recv_window_is_refused_unexecuted_and_placed_once_later(
+    fake: FakeBinance,
+) -> None:
+    account = Account("main", "binance", Secret(KEY), Secret(SECRET))
+    venue = CcxtVenue("binance", account, RateBudget(50), api_url=fake.url, options={"recvWindow": 300},
+                      timeout_ms=int(5000 * patience()), backoff_seconds=0.05)  # fmt: skip
+    try:
+        await venue.load_markets()
+        fake.fail_next("POST /api/v3/order", "timeout", delay=0.6)  # taken past its 300 ms window
+        with pytest.raises(RequestExpired):
+            await venue.place(order(7))
+        assert fake.book.orders == [], "the exchange executed nothing it took too late"
+        assert len(fake.requests_to(ORDER_PATH)) == 2, "one lookup, one placement"
+        placed = await venue.place(order(7))  # no grace to wait: the exchange said it did nothing
+    finally:
+        await venue.close()
+    [booked] = fake.book.orders
+    assert booked.client_order_id == client_order_id("o-7") and placed.status is OrderStatus.FILLED
 
 
 async def test_an_error_that_quotes_a_credential_is_scrubbed(fake: FakeBinance) -> None:
