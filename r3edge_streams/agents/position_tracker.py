@@ -29,8 +29,8 @@ from ..domain.autostop import auto_stop_command, auto_stop_reason, watched
 from ..domain.candles import timeframe_delta
 from ..domain.feeds import apply_request
 from ..domain.sessions import strategy_instance_id
-from ..domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status, tracks
-from ..models import Candle, OrderPurpose, Position, RequestKind, SessionFeed, SessionRequest, SessionState, TradeLog
+from ..domain.tracking import Tracked, moved, on_report, on_request
+from ..models import Candle, OrderPurpose, Position, SessionFeed, SessionRequest, SessionState, TradeLog
 from ..models.orders import ExecutionReport
 from ..streams import Refusal, consume_each
 from ..tables.positions import positions
@@ -60,22 +60,9 @@ async def take_request(request: SessionRequest) -> None:
     feed = apply_request(held, request, following)
     if feed is not None:
         if state is not None:
-            await _apply(request.session_id, _tracked(state, request))
+            await _apply(request.session_id, on_request(state, positions.get(request.session_id), request))
         session_feeds[request.session_id] = feed
     await _watch(state, feed or held, request)
-
-
-def _tracked(state: SessionState, request: SessionRequest) -> Tracked:
-    if not tracks(state):
-        return Tracked()
-    position = positions.get(request.session_id)
-    if request.kind is RequestKind.SIGNAL and request.signal is not None:
-        return on_signal(state, position, request.signal, request.at)
-    if request.kind is RequestKind.PRICE and request.candle is not None:
-        return on_candle(state, position, request.candle, request.at)
-    if request.kind is RequestKind.SESSION and request.status is not None:
-        return on_status(state, position, request.status, bool(request.keep_positions), request.at)
-    return Tracked()
 
 
 async def take_report(report: ExecutionReport) -> None:

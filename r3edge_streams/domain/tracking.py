@@ -32,7 +32,9 @@ from ..models import (
     OrderStatus,
     OrderType,
     RawOrder,
+    RequestKind,
     SessionMode,
+    SessionRequest,
     SessionState,
     SessionStatus,
     Severity,
@@ -73,6 +75,20 @@ def fresh(state: SessionState, at: datetime) -> Position:
     return Position(session_id=state.session_id, exchange=spec.exchange, symbol=spec.symbol, quantity=_ZERO,
                     average_entry_price=_ZERO, realized_pnl=_ZERO, updated_at=at, capital=spec.risk.capital,
                     cash=spec.risk.capital)  # fmt: skip
+
+
+def on_request(state: SessionState, position: Position | None, request: SessionRequest) -> Tracked:
+    """One request of the session (after its feed took it once): a signal, a candle's price, a
+    status change; a tick, or any request of a session that is not tracked, changes nothing."""
+    if not tracks(state):
+        return Tracked()
+    if request.kind is RequestKind.SIGNAL and request.signal is not None:
+        return on_signal(state, position, request.signal, request.at)
+    if request.kind is RequestKind.PRICE and request.candle is not None:
+        return on_candle(state, position, request.candle, request.at)
+    if request.kind is RequestKind.SESSION and request.status is not None:
+        return on_status(state, position, request.status, bool(request.keep_positions), request.at)
+    return Tracked()
 
 
 # ------------------------------------------------------------------------------------------ signals
