@@ -25,9 +25,8 @@ from mode.types.signals import BaseSignalT
 
 from ..application import app
 from ..catalogue import ACCOUNTORDERS, EXECUTIONS, NOTIFICATIONS, ORDERS, RAWORDERS
-from ..domain.money import for_account, on_account_event, rejected, sized
+from ..domain.money import on_account_event, rejected, sizing
 from ..domain.notices import order_refused
-from ..domain.sizing import Refused
 from ..exchanges.errors import ExchangeError
 from ..execution import market_rules, venues
 from ..models import AccountEvent, RawOrder
@@ -54,11 +53,11 @@ async def take_raw_order(raw: RawOrder) -> None:
     except ExchangeError as exc:
         await _refuse(rejected(raw.order_id, raw.session_id, f"no market rules: {exc}", raw.created_at, raw))
         return
-    order = sized(raw, rules)
-    if isinstance(order, Refused):
-        await _refuse(rejected(raw.order_id, raw.session_id, order.reason, raw.created_at, raw))
+    step = sizing(raw, rules)
+    if isinstance(step, ExecutionReport):
+        await _refuse(step)
         return
-    await publish(ACCOUNTORDERS, for_account(order))
+    await publish(ACCOUNTORDERS, step)
 
 
 @app.agent(channel(ACCOUNTORDERS), name="accounts")

@@ -57,6 +57,14 @@ def sized(raw: RawOrder, rules: MarketRules) -> Order | Refused:
     )  # fmt: skip
 
 
+def sizing(raw: RawOrder, rules: MarketRules) -> AccountEvent | ExecutionReport:
+    """The sizing agent's step: the sized order for its account's writer, or its rejection."""
+    order = sized(raw, rules)
+    if isinstance(order, Refused):
+        return rejected(raw.order_id, raw.session_id, order.reason, raw.created_at, raw)
+    return for_account(order)
+
+
 def rejected(
     order_id: str, session_id: str, reason: str, at: datetime, raw: RawOrder | Order | None = None
 ) -> ExecutionReport:
