@@ -16,9 +16,9 @@ from typing import Any
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import encode_key
 from tests.integration.test_datacollect_replay import values
-from tests.integration.test_strategy_signals import expected_signals
 from tests.kit.http import Pending, request, wait_for_async
 from tests.kit.kafka import produce, read_all, seal_headers
+from tests.kit.reference import expected_signals
 from tests.kit.workers import Worker, settle_async
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"

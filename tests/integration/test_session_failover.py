@@ -13,8 +13,9 @@ from typing import Any
 from r3edge_streams.localkafka import LocalKafka
 from tests.integration.test_datacollect_replay import values
 from tests.integration.test_strategy_faults import replay_env
-from tests.integration.test_strategy_signals import DATA, expected_signals, instance_id, spec
+from tests.integration.test_strategy_signals import DATA, instance_id, spec
 from tests.kit.http import Pending, request, start_session, wait_for_async
+from tests.kit.reference import expected_signals
 from tests.kit.workers import Worker
 
 SPEC: dict[str, Any] = {

@@ -13,14 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import talib
-
 from r3edge_streams.domain.sessions import strategy_instance_id
 from r3edge_streams.localkafka import LocalKafka
 from r3edge_streams.models import SessionMode, SessionSpec
 from tests.integration.test_datacollect_replay import values
 from tests.kit.http import Pending, request, wait_for, wait_for_async
+from tests.kit.reference import expected_signals
 from tests.kit.workers import Worker
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
@@ -49,31 +47,6 @@ def spec(strategy: str, parameters: dict[str, Any]) -> dict[str, Any]:
 
 def instance_id(strategy: str, parameters: dict[str, Any]) -> str:
     return strategy_instance_id(SessionSpec(**{**spec(strategy, parameters), "mode": SessionMode.BACKTEST}))
-
-
-def expected_signals(rows: list[list[Any]], strategy: str, parameters: dict[str, Any]) -> dict[str, str]:
-    """open time -> direction, from TA-Lib's indicators over the whole series (not our code)."""
-    closes = np.array([float(r[4]) for r in rows])
-    if strategy == "sma_cross":
-        a, b = talib.SMA(closes, parameters["fast"]), talib.SMA(closes, parameters["slow"])
-        lines = [(a, b, "LONG", "SHORT")]
-    else:
-        upper, middle, lower = talib.BBANDS(closes, parameters["period"], 2.0, 2.0, 0)
-        lines = [(closes, middle, "FLAT", "FLAT"), (closes, upper, "LONG", None), (closes, lower, None, "SHORT")]
-    out: dict[int, str] = {}
-    for a, b, up, down in lines:
-        for i in range(1, len(a)):
-            if np.isnan([a[i - 1], a[i], b[i - 1], b[i]]).any():
-                continue
-            if up and a[i - 1] <= b[i - 1] and a[i] > b[i]:
-                out[i] = up
-            elif down and a[i - 1] >= b[i - 1] and a[i] < b[i]:
-                out[i] = down
-    from datetime import datetime, timezone
-
-    return {
-        datetime.fromtimestamp(int(rows[i][0]) / 1000, tz=timezone.utc).isoformat(): d for i, d in sorted(out.items())
-    }
 
 
 def signal_progress(signals: list[dict[str, Any]], expected: dict[str, dict[str, str]]) -> str:
