@@ -1,0 +1,273 @@
+"""The backtest driver: one session's candles through the agents' own steps, in one process.
+
+In: a ``SessionSpec`` (strategy and parameters, market, risk, the paper fill model), the
+market's closed candles of the run in order, and the candles just before them (the strategy's
+warm-up, as the strategy agent's history gives it). Out: ``Outcome``: every round trip, every
+order with its reports, the equity after each candle, and the position at the end.
+
+No Kafka and no wall clock: the only time is the candles'. Each candle goes through the very
+step functions the agents run, in the order a session's events reach them over Kafka:
+
+1. the open orders are visited by the OrderManager's ``Executor`` on the ``PaperVenue`` (an
+   order decided at the candle before fills at this candle's open, once the candle has closed)
+   and each venue event goes through the order agent's ``on_venue_event``, its reports to the
+   tracker's ``on_report``, its account events to the account agent's ``on_account_event``;
+2. the strategy agent's ``runner.step`` takes the candle and gives the session's requests (the
+   candle's price, then the signal of its close), each through the tracker's feed
+   (``apply_request``) and step (``on_request``);
+3. a raw order goes through the sizing agent's ``sizing``, the account agent's
+   ``on_account_event`` and the order agent's ``on_order``, and the executor visits it at once
+   (a protective exit fills at its trigger on its own candle).
+
+Every step's effects are taken before the next event, as each agent sends its effects before it
+writes its table; the tracker's backlog makes the decisions those of event time whichever way
+fills and candles interleave, so the Kafka path and this driver make the same trades.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from ..domain.candles import Fetched, close_time
+from ..domain.execution import on_order, on_venue_event
+from ..domain.exposure import AccountLimits
+from ..domain.feeds import apply_request
+from ..domain.ledger import Holding
+from ..domain.money import on_account_event, sizing
+from ..domain.sessions import strategy_instance_id
+from ..domain.tracking import Tracked, holding_of, on_report, on_request
+from ..exchanges.paper import PaperVenue
+from ..models import (
+    AccountEvent,
+    AccountExposure,
+    ActiveStrategy,
+    Candle,
+    Order,
+    OrderState,
+    Position,
+    RawOrder,
+    SessionFeed,
+    SessionMode,
+    SessionRequest,
+    SessionSpec,
+    SessionState,
+    SessionStatus,
+    StrategyWindow,
+    VenueEvent,
+)
+from ..models.orders import ExecutionReport
+from ..models.positions import Trade
+from ..strategies.registry import create
+from ..strategies.runner import step
+from .executor import Executor
+
+Progress = Callable[[int, int], None]  # (candles done, candles in all)
+ORDER_TIMEOUT_SECONDS = 300.0  # of event time, as the executor's order timeout on a worker
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a backtest made: its trades, orders, equity after each candle and final position."""
+
+    trades: list[Trade]
+    orders: list[OrderState]
+    equity: list[tuple[datetime, Decimal]]
+    position: Position | None
+    candles: int
+    in_market: int  # candles that closed with a position open
+
+
+class CandleMarket:
+    """The market-data port over a list of candles, its clock moved by the driver (never read
+    from the wall): the paper venue sees a candle only once the driver's time passed its close."""
+
+    def __init__(self, exchange: str, candles: Sequence[Candle]) -> None:
+        self._exchange = exchange
+        self._candles = list(candles)
+        self._opens = [c.open_time for c in self._candles]
+        self.clock = self._candles[0].open_time if self._candles else datetime.min
+
+    @property
+    def exchange_id(self) -> str:
+        return self._exchange
+
+    async def now(self) -> datetime:
+        return self.clock
+
+    async def observe(self, moment: datetime) -> None:
+        return None  # the driver alone moves this clock
+
+    async def fetch_candles(self, symbol: str, timeframe: str, since: datetime, limit: int) -> Sequence[Fetched]:
+        start = bisect.bisect_left(self._opens, since)
+        return self._candles[start : start + limit]
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class _Session:
+    """The tables of the run, each written by its step as its agent writes it."""
+
+    feed: SessionFeed | None = None
+    position: Position | None = None
+    window: StrategyWindow | None = None
+    candles: tuple[Candle, ...] | None = None  # the window's candles, unpacked
+    exposure: AccountExposure | None = None
+    orders: dict[str, OrderState] = field(default_factory=dict)
+    trades: list[Trade] = field(default_factory=list)
+    events: list[VenueEvent] = field(default_factory=list)
+
+
+class Backtest:
+    """One run of one session spec over one market's candles."""
+
+    def __init__(self, spec: SessionSpec, session_id: str = "backtest", progress: Progress | None = None) -> None:
+        self._spec = spec.derive(mode=SessionMode.PAPER)  # the paper venue, tracked as a paper session
+        self._session_id = session_id
+        self._progress = progress
+        self._strategy = create(spec.strategy, spec.parameters)
+        self._tables = _Session()
+        self._venue: PaperVenue | None = None
+
+    async def run(self, candles: Sequence[Candle], warmup: Sequence[Candle] = ()) -> Outcome:
+        """Every candle of ``candles`` through the steps; ``warmup``: the candles before them."""
+        linked = _linked([*warmup, *candles])
+        market = CandleMarket(self._spec.exchange, linked)
+        venue = self._venue = PaperVenue(market)
+        executor = Executor(lambda order: venue, self, timeout=ORDER_TIMEOUT_SECONDS, clock=lambda: market.clock)
+        run = linked[len(warmup) :]
+        state, instance = self._started(run[0].open_time if run else None)
+        equity: list[tuple[datetime, Decimal]] = []
+        in_market = 0
+        for done, candle in enumerate(run, 1):
+            market.clock = close_time(candle)
+            await self._settle(state, executor)
+            await self._candle(state, instance, candle, linked[: len(warmup)] if done == 1 else ())
+            await self._settle(state, executor)
+            holding = self._holding(state)
+            equity.append((close_time(candle), holding.equity(candle.close)))
+            in_market += not holding.flat
+            if self._progress is not None:
+                self._progress(done, len(run))
+        await executor.close()
+        tables = self._tables
+        return Outcome(tables.trades, list(tables.orders.values()), equity, tables.position, len(run), in_market)
+
+    async def publish(self, events: list[VenueEvent]) -> None:
+        """The executor's sink: venue events wait for the order agent's step (``_settle``)."""
+        self._tables.events.extend(events)
+
+    # -- the session and its instance
+
+    def _started(self, at: datetime | None) -> tuple[SessionState, ActiveStrategy]:
+        moment = at or datetime.min
+        state = SessionState(session_id=self._session_id, spec=self._spec, status=SessionStatus.ACTIVE, version=1,
+                             created_at=moment, updated_at=moment, last_command_id="backtest",
+                             started_at=moment)  # fmt: skip
+        spec = self._spec
+        instance = ActiveStrategy(strategy_id=strategy_instance_id(spec), strategy=spec.strategy,
+                                  parameters=spec.parameters, exchange=spec.exchange, symbol=spec.symbol,
+                                  timeframe=spec.timeframe, sessions=[self._session_id], version=1,
+                                  updated_at=moment)  # fmt: skip
+        return state, instance
+
+    def _holding(self, state: SessionState) -> Holding:
+        position = self._tables.position
+        return holding_of(position) if position is not None else Holding.of(state.spec.risk.capital)
+
+    # -- the strategy agent, then the tracker's feed and step
+
+    async def _candle(
+        self, state: SessionState, instance: ActiveStrategy, candle: Candle, history: Sequence[Candle]
+    ) -> None:
+        tables = self._tables
+        result = step(instance, tables.window, candle, self._strategy, history, tables.candles)
+        if result.window is None:
+            return
+        tables.window, tables.candles = result.window, result.candles
+        for request in result.requests:
+            await self._request(state, instance, request)
+
+    async def _request(self, state: SessionState, instance: ActiveStrategy, request: SessionRequest) -> None:
+        tables = self._tables
+        feed = apply_request(tables.feed, request, instance.strategy_id)
+        if feed is None:
+            return
+        tracked = on_request(state, tables.position, request)
+        tables.feed = feed
+        await self._tracked(state, tracked)
+
+    async def _tracked(self, state: SessionState, tracked: Tracked) -> None:
+        """The tracker's results, its table first: what comes back of its order finds it written."""
+        tables = self._tables
+        if tracked.trade is not None and all(t.number != tracked.trade.number for t in tables.trades):
+            tables.trades.append(tracked.trade)
+        if tracked.position is not None:
+            tables.position = tracked.position
+        if tracked.order is not None:
+            await self._raw_order(state, tracked.order)
+
+    async def _report(self, state: SessionState, report: ExecutionReport) -> None:
+        tracked = on_report(state, self._tables.position, report)
+        if tracked.problem is None:
+            await self._tracked(state, tracked)
+
+    # -- the MoneyManager, then the OrderManager
+
+    async def _raw_order(self, state: SessionState, raw: RawOrder) -> None:
+        assert self._venue is not None
+        sized = sizing(raw, await self._venue.market_rules(raw.symbol))
+        if isinstance(sized, ExecutionReport):
+            await self._report(state, sized)
+            return
+        await self._account(state, sized)
+
+    async def _account(self, state: SessionState, event: AccountEvent) -> None:
+        tables = self._tables
+        decision = on_account_event(tables.exposure, event, AccountLimits())
+        tables.exposure = decision.exposure
+        if decision.order is not None:
+            self._order(decision.order)
+        if decision.report is not None:
+            await self._report(state, decision.report)
+
+    def _order(self, order: Order) -> None:
+        kept = on_order(self._tables.orders.get(order.order_id), order, order.created_at)
+        if kept.state is not None:
+            self._tables.orders[order.order_id] = kept.state
+
+    async def _settle(self, state: SessionState, executor: Executor) -> None:
+        """Visit the open orders until the venue has nothing new to say of them."""
+        tables = self._tables
+        while True:
+            open_orders = [s for s in tables.orders.values() if not s.status.final]
+            if not open_orders:
+                return
+            await executor.visit(open_orders)
+            await executor.drain()
+            events, tables.events = tables.events, []
+            if not events:
+                return
+            for event in events:
+                await self._venue_event(state, event)
+
+    async def _venue_event(self, state: SessionState, event: VenueEvent) -> None:
+        tables = self._tables
+        result = on_venue_event(tables.orders.get(event.order_id), event)
+        if result.state is not None:
+            tables.orders[event.order_id] = result.state
+        for report in result.reports:
+            await self._report(state, report)
+        for account_event in result.account:
+            await self._account(state, account_event)
+
+
+def _linked(candles: Sequence[Candle]) -> list[Candle]:
+    """The candles in order, each linked to the one before (as the collector publishes them)."""
+    ordered = sorted(candles, key=lambda c: c.open_time)
+    return [c.derive(previous_open=ordered[n - 1].open_time if n else None) for n, c in enumerate(ordered)]
