@@ -23,6 +23,7 @@ import numpy as np
 import talib
 
 BPS = Decimal(10_000)
+MINUTE_MS = 60_000  # the rows are one-minute candles
 
 
 def iso_of(ms: int) -> str:
@@ -87,6 +88,7 @@ class RoundTrip:
     exit_price: Decimal
     fees: Decimal
     pnl: Decimal
+    reason: str = "exit"  # the signal's exit, "stop_loss" or "take_profit"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Rules:
     fee_bps: Decimal
     slippage_bps: Decimal
     lot_step: Decimal = Decimal("0.00000001")
+    stop_loss_pct: Decimal | None = None
+    take_profit_pct: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -107,32 +111,73 @@ class Reference:
     in_market: int  # rows that closed with a holding
 
 
+class _Account:
+    """A long-only spot session's money by the README's rules, row by row."""
+
+    def __init__(self, rows: list[list[Any]], rules: Rules) -> None:
+        self.rows, self.rules = rows, rules
+        self.fee, self.slip = rules.fee_bps / BPS, rules.slippage_bps / BPS
+        self.cash, self.held = rules.capital, Decimal(0)
+        self.entry: tuple[int, Decimal, Decimal] = (0, Decimal(0), Decimal(0))
+        self.trips: list[RoundTrip] = []
+
+    def buy(self, i: int) -> None:
+        """Enter at row ``i``'s open, sized at row ``i - 1``'s close (the decision's)."""
+        rules = self.rules
+        notional = min(self.cash * rules.fraction, self.cash * rules.max_fraction, self.cash / (1 + self.fee))
+        steps = (notional / Decimal(str(self.rows[i - 1][4])) / rules.lot_step).to_integral_value(ROUND_FLOOR)
+        self.held = steps * rules.lot_step
+        price = Decimal(str(self.rows[i][1])) * (1 + self.slip)
+        paid = self.held * price * self.fee
+        self.cash -= self.held * price + paid
+        self.entry = (i, price, paid)
+
+    def sell(self, i: int, at: Decimal, reason: str) -> None:
+        """Exit at ``at`` during row ``i``: a signal's exit at its open, dated by it; a protective exit
+        on its level (or the gapped open), dated by the row's close, when it was decided."""
+        price = at * (1 - self.slip)
+        paid = self.held * price * self.fee
+        self.cash += self.held * price - paid
+        start, entry_price, entry_fee = self.entry
+        when = int(self.rows[i][0]) + (MINUTE_MS if reason != "exit" else 0)
+        self.trips.append(RoundTrip(iso_of(int(self.rows[start][0])), iso_of(when), self.held,
+                                    entry_price, price, entry_fee + paid,
+                                    (price - entry_price) * self.held - entry_fee - paid, reason))  # fmt: skip
+        self.held = Decimal(0)
+
+    def protected(self, i: int) -> bool:
+        """Row ``i``'s range against the stop-loss and take-profit: the stop first, the open on a gap."""
+        rules, entry_price = self.rules, self.entry[1]
+        stop = entry_price * (100 - rules.stop_loss_pct) / 100 if rules.stop_loss_pct is not None else None
+        take = entry_price * (100 + rules.take_profit_pct) / 100 if rules.take_profit_pct is not None else None
+        opening, high, low = (Decimal(str(v)) for v in (self.rows[i][1], self.rows[i][2], self.rows[i][3]))
+        for fired, price, reason in ((stop is not None and opening <= stop, opening, "stop_loss"),
+                                     (take is not None and opening >= take, opening, "take_profit"),
+                                     (stop is not None and low <= stop, stop, "stop_loss"),
+                                     (take is not None and high >= take, take, "take_profit")):  # fmt: skip
+            if fired:
+                assert price is not None
+                self.sell(i, price, reason)
+                return True
+        return False
+
+
 def reference_trades(rows: list[list[Any]], start: int, stop: int, signals: dict[int, str], rules: Rules) -> Reference:
     """The round trips of signals at rows ``start`` .. ``stop - 2`` (each filled at the next row's
-    open, so inside ``rows[start:stop]``), the cash at the end and the equity at each close."""
-    fee, slip = rules.fee_bps / BPS, rules.slippage_bps / BPS
-    cash, held, entry = rules.capital, Decimal(0), (0, Decimal(0), Decimal(0))
-    trips: list[RoundTrip] = []
+    open, so inside ``rows[start:stop]``), with the stop-loss and take-profit checked on every row
+    a holding is open from its entry's row on, the cash at the end and the equity at each close.
+    A holding a protective exit closed is not bought back on the signal that opened it."""
+    account = _Account(rows, rules)
     equity: list[Decimal] = []
     in_market = 0
     for i in range(start, stop):
         direction = signals.get(i - 1) if i > start else None  # decided at the close before, filled at this open
-        fill_open = Decimal(str(rows[i][1]))
-        if direction == "LONG" and held == 0:
-            notional = min(cash * rules.fraction, cash * rules.max_fraction, cash / (1 + fee))
-            held = (notional / Decimal(str(rows[i - 1][4])) / rules.lot_step).to_integral_value(ROUND_FLOOR)
-            held *= rules.lot_step
-            price = fill_open * (1 + slip)
-            paid = held * price * fee
-            cash -= held * price + paid
-            entry = (i, price, paid)
-        elif direction == "SHORT" and held > 0:
-            price = fill_open * (1 - slip)
-            paid = held * price * fee
-            cash += held * price - paid
-            trips.append(RoundTrip(iso_of(int(rows[entry[0]][0])), iso_of(int(rows[i][0])), held, entry[1], price,
-                                   entry[2] + paid, (price - entry[1]) * held - entry[2] - paid))  # fmt: skip
-            held = Decimal(0)
-        equity.append(cash + held * Decimal(str(rows[i][4])))
-        in_market += held > 0
-    return Reference(trips, cash, equity, in_market)
+        if direction == "LONG" and account.held == 0:
+            account.buy(i)
+        elif direction == "SHORT" and account.held > 0:
+            account.sell(i, Decimal(str(rows[i][1])), "exit")
+        if account.held > 0:
+            account.protected(i)
+        equity.append(account.cash + account.held * Decimal(str(rows[i][4])))
+        in_market += account.held > 0
+    return Reference(account.trips, account.cash, equity, in_market)

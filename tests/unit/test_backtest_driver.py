@@ -26,11 +26,11 @@ WARMUP = 200  # rows before the run: the strategy's warm-up history
 EXACT = Decimal("1e-18")
 
 
-def spec(parameters: dict[str, Any], fee_bps: str, slippage_bps: str) -> SessionSpec:
+def spec(parameters: dict[str, Any], fee_bps: str, slippage_bps: str, **risk: str) -> SessionSpec:
     return SessionSpec.from_data({
         "strategy": "sma_cross", "parameters": parameters, "exchange": "replay", "symbol": "UNITTEST/BTC",
         "timeframe": "1m", "mode": SessionMode.PAPER.value, "refresh_seconds": 60,
-        "risk": {"capital": "10000", "position_fraction": "0.2"},
+        "risk": {"capital": "10000", "position_fraction": "0.2", **risk},
         "fills": {"fee_bps": fee_bps, "slippage_bps": slippage_bps},
     })  # fmt: skip
 
@@ -64,6 +64,24 @@ async def test_trades_equity_and_exposure_equal_an_independent_computation_of_th
     assert [moment for moment, _ in outcome.equity] == [close_time(c) for c in CANDLES[WARMUP:stop]]
     assert all(abs(e - w) <= EXACT for (_, e), w in zip(outcome.equity, wanted.equity, strict=True))
     assert (outcome.candles, outcome.in_market) == (stop - WARMUP, wanted.in_market)
+
+
+async def test_stop_loss_and_take_profit_exit_as_the_independent_computation_says() -> None:
+    parameters, stop = {"fast": 10, "slow": 30}, 8000
+    outcome = await run(spec(parameters, "10", "3", stop_loss_pct="0.6", take_profit_pct="0.9"), stop)
+    rules = Rules(Decimal(10000), Decimal("0.2"), Decimal("0.25"), Decimal(10), Decimal(3),
+                  stop_loss_pct=Decimal("0.6"), take_profit_pct=Decimal("0.9"))  # fmt: skip
+    wanted = reference_trades(ROWS, WARMUP, stop, exact_sma_crossings(ROWS, 10, 30), rules)
+    reasons = {w.reason for w in wanted.trips}
+    assert reasons == {"exit", "stop_loss", "take_profit"}, "every kind of exit is exercised"
+    made = [
+        (t.entry_time.isoformat(), t.exit_time.isoformat(), t.exit_reason.value, t.quantity) for t in outcome.trades
+    ]
+    assert made == [(w.entry_time, w.exit_time, w.reason, w.quantity) for w in wanted.trips]
+    for trade, expected in zip(outcome.trades, wanted.trips, strict=True):
+        assert abs(trade.exit_price - expected.exit_price) <= EXACT  # a level from the average entry: 28 digits
+        assert abs(trade.fees - expected.fees) <= EXACT and abs(trade.pnl - expected.pnl) <= EXACT
+    assert all(abs(e - w) <= EXACT for (_, e), w in zip(outcome.equity, wanted.equity, strict=True))
 
 
 def test_the_exact_crossings_are_talibs_where_its_floats_do_not_tie() -> None:
