@@ -13,6 +13,7 @@ __all__ = ["app"]
 
 def __getattr__(name: str) -> Any:
     if name == "app":
+        from . import cli  # noqa: F401 - registers the app's commands (``backtest``)
         from .application import app
 
         return app

@@ -195,6 +195,11 @@ class HistoryReader:
         self._source = source
         self._page = page
 
+    async def close(self) -> None:
+        """Release the source's connections and the cache's file."""
+        await self._source.close()
+        self._cache.close()
+
     async def read(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> History:
         """The closed candles opening in [start, end), in order, with the gaps among the closed slots."""
         key = MarketKey(self._source.exchange_id, symbol, timeframe)
