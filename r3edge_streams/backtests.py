@@ -25,7 +25,7 @@ from .domain.candles import close_time, resample, timeframe_delta
 from .domain.markets import TIMEFRAMES
 from .domain.metrics import compute_metrics
 from .domain.series import gaps, series_problem
-from .domain.sessions import spec_errors
+from .domain.sessions import StrategyCheck, spec_errors
 from .engines.backtest import Backtest, Progress
 from .exchanges.history import HistoryReader
 from .exchanges.ohlcv_files import OhlcvFileError, load_ohlcv
@@ -37,7 +37,12 @@ from .strategies.registry import create
 
 
 class BacktestInputError(ValueError):
-    """The backtest cannot run as asked; the message names the problem."""
+    """The backtest cannot run as asked; the message names the problem, ``field`` the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -60,16 +65,17 @@ class Candles:
     gaps: list[tuple[datetime, datetime]]
 
 
-def parse_spec(payload: dict[str, Any]) -> SessionSpec:
+def parse_spec(payload: dict[str, Any], strategy_check: StrategyCheck | None = None) -> SessionSpec:
     """The session spec a backtest tests (mode ``backtest``), checked as the sessions view checks
-    one: BacktestInputError naming the field at fault."""
+    one (``strategy_check``: the deployment's check of its exchange and strategy):
+    BacktestInputError naming the first field at fault."""
     try:
         spec = parse_model(SessionSpec, {"mode": SessionMode.BACKTEST.value, "refresh_seconds": 60, **payload})
     except MalformedMessage as exc:
-        raise BacktestInputError(f"{exc.field}: {exc.reason}") from None
-    errors = spec_errors(spec, frozenset({SessionMode.BACKTEST, SessionMode.PAPER}))
+        raise BacktestInputError(exc.reason, exc.field) from None
+    errors = spec_errors(spec, frozenset({SessionMode.BACKTEST, SessionMode.PAPER}), strategy_check)
     if errors:
-        raise BacktestInputError("; ".join(f"{e.field}: {e.message}" for e in errors))
+        raise BacktestInputError(errors[0].message, errors[0].field)
     warmup_of(spec)
     return spec
 
@@ -79,7 +85,7 @@ def warmup_of(spec: SessionSpec) -> int:
     try:
         return max(create(spec.strategy, spec.parameters).warmup - 1, 0)
     except StrategyError as exc:
-        raise BacktestInputError(str(exc)) from None
+        raise BacktestInputError(str(exc), "parameters") from None
 
 
 async def run_backtest(

@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 from .domain import rules
 from .models import (
     AccountEvent,
+    BacktestJob,
+    BacktestOutcome,
     Candle,
     DeadLetter,
     ExecutionReport,
@@ -29,6 +31,7 @@ from .models import (
     Signal,
     StrategyCandle,
     StrategyCommand,
+    SweepEvent,
     VenueEvent,
     WorkloadCommand,
     decode_key,
@@ -203,6 +206,33 @@ NOTIFICATIONS: TopicSpec[Notification] = TopicSpec(
     "NotificationService",
     key_of=lambda n: n.session_id,
 )
+BACKTESTJOBS: TopicSpec[BacktestJob] = TopicSpec(
+    "backtestjobs",
+    "jobId",
+    BacktestJob,
+    "backtests and sweeps views, SessionManager (a backtest session's start)",
+    "backtest agent (queued; the job pool of the worker that owns it runs it)",
+    key_of=_field("job_id"),
+    check=rules.backtest_job_rule,
+)
+BACKTESTEVENTS: TopicSpec[BacktestOutcome] = TopicSpec(
+    "backtestevents",
+    "jobId",
+    BacktestOutcome,
+    "the job pool of the worker that ran the job",
+    "backtest agent (the job's report or error)",
+    key_of=_field("job_id"),
+    check=rules.backtest_outcome_rule,
+)
+SWEEPEVENTS: TopicSpec[SweepEvent] = TopicSpec(
+    "sweepevents",
+    "sweepId",
+    SweepEvent,
+    "sweeps view (a sweep's creation), backtest agent (each job's result)",
+    "sweep agent (the sweep's results, once each)",
+    key_of=_field("sweep_id"),
+    check=rules.sweep_event_rule,
+)
 DEADLETTERS: TopicSpec[DeadLetter] = TopicSpec(
     "deadletters", "source topic name", DeadLetter, "every agent", "operators", retention=timedelta(days=30)
 )
@@ -222,6 +252,9 @@ CATALOGUE: tuple[TopicSpec[Any], ...] = (
     ACCOUNTORDERS,
     VENUEEVENTS,
     NOTIFICATIONS,
+    BACKTESTJOBS,
+    BACKTESTEVENTS,
+    SWEEPEVENTS,
     DEADLETTERS,
 )
 

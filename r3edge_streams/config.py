@@ -81,6 +81,7 @@ class Settings:
     accounts_file: Path | None = None  # exchange credentials by account name (JSON), read by the worker
     command_wait: float = 10.0  # seconds a view waits for the agent's decision before answering 202
     order_timeout: float = 300.0  # seconds an order may stay open on a paper venue before it expires
+    backtest_slots: int = 1  # backtest jobs a worker runs at once, each in a process of its own
     #: the key that seals the money path's records (:mod:`.seals`): shared by every worker of the
     #: deployment, never shown; unset, the workers share a key file beside their data folders
     seal_key: str = dataclass_field(default="", repr=False)
@@ -237,6 +238,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "accounts_file": Path,
     "command_wait": _seconds,
     "order_timeout": _seconds,
+    "backtest_slots": _int_in(1, 64),
     "seal_key": _seal_key,
 }
 

@@ -27,6 +27,7 @@ from ..backtests import BacktestInputError, BacktestRequest, parse_spec, run_bac
 from ..exchanges.history import CandleCache, HistoryReader
 from ..exchanges.registry import ExchangeRegistry
 from ..reports.html import render_html
+from ..services import check_spec
 
 USAGE_ERROR = 2
 
@@ -75,12 +76,13 @@ def _request(options: dict[str, Any]) -> tuple[BacktestRequest, HistoryReader | 
     data, exchange = options.get("data"), options.get("exchange")
     if (data is None) == (exchange is None):
         raise BacktestInputError("give exactly one of --data FILE and --exchange ID")
-    spec = parse_spec({
+    fields = {
         "strategy": options["strategy"], "parameters": parameters(options.get("params") or ()),
         "exchange": exchange or "replay", "symbol": options["symbol"], "timeframe": options["timeframe"],
         "risk": {"capital": options["capital"]},
         "fills": {"fee_bps": options["fee_bps"], "slippage_bps": options["slippage_bps"]},
-    })  # fmt: skip
+    }  # fmt: skip
+    spec = parse_spec(fields, check_spec)
     start, end = moment(options.get("start"), "--from"), moment(options.get("end"), "--to")
     request = BacktestRequest("cli", spec, start, end, Path(data) if data else None)
     if exchange is None:

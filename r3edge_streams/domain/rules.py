@@ -15,6 +15,8 @@ from typing import Protocol
 from ..models import (
     AccountAction,
     AccountEvent,
+    BacktestJob,
+    BacktestOutcome,
     Candle,
     ExecutionReport,
     Order,
@@ -25,6 +27,8 @@ from ..models import (
     Signal,
     StrategyCandle,
     StrategyCommand,
+    SweepEvent,
+    SweepEventKind,
     VenueEvent,
     WorkloadCommand,
 )
@@ -167,4 +171,31 @@ def venue_event_rule(event: VenueEvent) -> str | None:
     for fill in event.fills:
         if fill.quantity <= _ZERO or fill.price <= _ZERO:
             return f"fill {fill.trade_id}: quantity and price must be positive"
+    return None
+
+
+def backtest_job_rule(job: BacktestJob) -> str | None:
+    """A job on ``backtestjobs``: an id, a market the engine knows, a range that is not empty."""
+    if not job.job_id:
+        return "job_id must not be empty"
+    if job.start >= job.end:
+        return "start must be before end"
+    return market_problem(job.spec)
+
+
+def sweep_event_rule(event: SweepEvent) -> str | None:
+    """A sweep's event: a creation lists its jobs, a result names its job."""
+    if event.kind is SweepEventKind.CREATED and not event.jobs:
+        return "a created sweep lists its jobs"
+    if event.kind is SweepEventKind.RESULT and not event.job_id:
+        return "a result names its job"
+    return None
+
+
+def backtest_outcome_rule(outcome: BacktestOutcome) -> str | None:
+    """A job's end: done with a report, or failed with its reason."""
+    if not outcome.status.final:
+        return "an outcome is a job's end: done or failed"
+    if (outcome.report is None) == (outcome.error is None):
+        return "a done job has a report, a failed one an error, and only that"
     return None

@@ -64,8 +64,8 @@ class ExchangeRegistry:
             await client.close()
 
 
-def replay_from_directory(folder: Path, speed: float) -> ReplayExchange:
-    """A replay of every OHLCV file in ``folder``."""
+def replay_files(folder: Path) -> dict[str, tuple[str, Path]]:
+    """Symbol -> (timeframe, path) of the finest OHLCV file of each market in ``folder``."""
     finest: dict[str, tuple[str, Path]] = {}
     for path in sorted(folder.iterdir()):
         match = _FILE_RE.match(path.name)
@@ -75,6 +75,18 @@ def replay_from_directory(folder: Path, speed: float) -> ReplayExchange:
         known = finest.get(symbol)
         if known is None or timeframe_delta(match["timeframe"]) < timeframe_delta(known[0]):
             finest[symbol] = (match["timeframe"], path)
+    return finest
+
+
+def replay_file(folder: Path, symbol: str) -> Path | None:
+    """The finest OHLCV file of ``symbol`` in the replay folder ``folder``, or None."""
+    found = replay_files(folder).get(symbol) if folder.is_dir() else None
+    return found[1] if found is not None else None
+
+
+def replay_from_directory(folder: Path, speed: float) -> ReplayExchange:
+    """A replay of every OHLCV file in ``folder``."""
+    finest = replay_files(folder)
     if not finest:
         raise UnknownMarket(f"no OHLCV files named like UNITTEST_BTC-1m.json in {folder}")
     candles: dict[str, list[Candle]] = {

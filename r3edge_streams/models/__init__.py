@@ -3,11 +3,13 @@
 In: nothing. Out: every record class, the enums, and the strict codec's entry points.
 """
 
+from .backtests import BacktestJob, BacktestOutcome, BacktestState, SweepEvent, SweepState
 from .codec import MalformedMessage, decode_key, encode_key, loads_json, parse_bytes, parse_model, to_json
 from .enums import (
     AccountAction,
     CommandKind,
     Direction,
+    JobStatus,
     OrderPurpose,
     OrderSide,
     OrderStatus,
@@ -18,6 +20,7 @@ from .enums import (
     Severity,
     SizingMethod,
     StrategyAction,
+    SweepEventKind,
     WorkloadAction,
 )
 from .exposure import AccountEvent, AccountExposure, Reservation, Verdict
@@ -40,6 +43,13 @@ from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
+    "BacktestJob",
+    "BacktestOutcome",
+    "BacktestState",
+    "JobStatus",
+    "SweepEvent",
+    "SweepEventKind",
+    "SweepState",
     "TradeLog",
     "Trade",
     "InFlight",

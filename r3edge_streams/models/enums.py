@@ -139,3 +139,23 @@ class AccountAction(StrEnum):
     END = "end"  # an exit ended without filling: no longer open
     HALT = "halt"  # the account cannot be reconciled with its exchange: no new orders
     RESUME = "resume"  # reconciled again: new orders may go
+
+
+class JobStatus(StrEnum):
+    """Where a backtest job is: waiting for (or run by) the worker that owns it, or ended with a
+    report or an error."""
+
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED)
+
+
+class SweepEventKind(StrEnum):
+    """A sweep's events for its one writer: its creation (the jobs it made), then each job's result."""
+
+    CREATED = "created"
+    RESULT = "result"

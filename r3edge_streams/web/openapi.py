@@ -228,6 +228,7 @@ def _paths() -> dict[str, Any]:
             },
         },
         **_trading_paths(),
+        **_backtest_paths(),
         "/strategies": {
             "get": {
                 "summary": "Strategy instances",
@@ -318,6 +319,50 @@ def _trading_paths() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _backtest_paths() -> dict[str, Any]:
+    job_id = {"name": "backtest_id", "in": "path", "required": True,
+              "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,100}$"}}  # fmt: skip
+    sweep_id = {**job_id, "name": "sweep_id"}
+    queued = _json("queued: read its link for progress and the result", {"type": "object", "required": ["status"]})
+    html = {"description": "the report as one self-contained page", "content": {"text/html": {"schema": {
+        "type": "string"}}}}  # fmt: skip
+    metric = _query("metric", {"type": "string"}, "the metric to rank by (sharpe, total_return, max_drawdown, ...)")
+    return {
+        "/backtests": {"post": {
+            "summary": "Queue a backtest (session spec fields, from, to; backtest_id optional) on its owner",
+            "security": _TRADE, "requestBody": _body(_ref("NewBacktest")),
+            "responses": {"202": queued, **_errors(400, 403, 409, 415, 422, 503)}}},
+        "/backtests/{backtest_id}": _read_view(
+            "A backtest: status, progress while it runs, then its report (metrics, trades, equity) or error",
+            job_id, "the backtest"),
+        "/backtests/{backtest_id}/report.html": {"parameters": [job_id], "get": {
+            "summary": "The report as an HTML page with its charts (no network needed)", "security": _READ,
+            "responses": {"200": html, **_errors(400, 403, 404, 409, 502, 503)}}},
+        "/sweeps": {"post": {
+            "summary": "A parameter grid (and markets) made into backtests spread over the cluster",
+            "security": _TRADE, "requestBody": _body(_ref("NewSweep")),
+            "responses": {"202": queued, **_errors(400, 403, 409, 415, 422, 503)}}},
+        "/sweeps/{sweep_id}": _read_view("A sweep's results ranked by a metric, and its failures", sweep_id,
+                                         "the sweep", metric),
+    }  # fmt: skip
+
+
+def _backtest_schemas() -> dict[str, Any]:
+    spec = _spec_schema(optional=False)
+    backtest = {**spec, "required": [r for r in spec["required"] if r not in ("mode", "refresh_seconds")]}
+    backtest["properties"] = {**spec["properties"], "backtest_id": {"type": "string"},
+                              "from": {"type": "string", "format": "date-time"},
+                              "to": {"type": "string", "format": "date-time"}}  # fmt: skip
+    backtest["required"] = [*backtest["required"], "from", "to"]
+    sweep = {**backtest, "properties": {**backtest["properties"], "sweep_id": {"type": "string"},
+                                        "grid": {"type": "object", "additionalProperties": {"type": "array"}},
+                                        "markets": {"type": "array", "items": {"type": "object"}},
+                                        "metric": {"type": "string"}}}  # fmt: skip
+    sweep["properties"].pop("backtest_id")
+    sweep["required"] = ["strategy", "grid", "from", "to"]  # the market, or markets
+    return {"NewBacktest": backtest, "NewSweep": sweep}
+
+
 def with_gate_errors(paths: dict[str, Any]) -> dict[str, Any]:
     """``paths`` with the gate's answers added to every operation (401 to those needing a token)."""
     for path, item in paths.items():
@@ -341,6 +386,7 @@ def _components() -> dict[str, Any]:
     view = schema_of(SessionState)
     view["properties"]["feed"] = {**_ref("SessionFeed"), "nullable": True}
     schemas.update(
+        **_backtest_schemas(),
         NewSession=new_session,
         SessionChange=change,
         SessionAnswer=answer,

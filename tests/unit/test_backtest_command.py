@@ -34,8 +34,11 @@ def environment(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run(options: list[str], data_dir: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FAUST, "-A", "r3edge_streams", "backtest", *options], cwd=PROJECT, capture_output=True,
-                          text=True, env=environment(data_dir, **extra), timeout=300, stdin=subprocess.DEVNULL)  # fmt: skip
+    argv = [FAUST, "-A", "r3edge_streams", "backtest", *options]
+    env = environment(data_dir, **extra)
+    return subprocess.run(
+        argv, cwd=PROJECT, capture_output=True, text=True, env=env, timeout=300, stdin=subprocess.DEVNULL
+    )
 
 
 def market(*extra: str) -> list[str]:

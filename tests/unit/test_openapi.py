@@ -7,7 +7,8 @@ from typing import Any
 
 import schemathesis
 
-import r3edge_streams.web.health  # noqa: F401 - registers the views
+import r3edge_streams.web.backtests  # noqa: F401 - registers the views
+import r3edge_streams.web.health  # noqa: F401
 import r3edge_streams.web.sessions  # noqa: F401
 import r3edge_streams.web.strategies  # noqa: F401
 import r3edge_streams.web.trading  # noqa: F401
