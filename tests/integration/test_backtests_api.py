@@ -96,6 +96,17 @@ def test_bad_backtest_requests_are_named_and_a_job_that_cannot_run_fails_with_it
 
     assert "NOPE/BTC" in wait_for(failed, 120, interval=0.3, what="the job's failure")["error"]
 
+    markets = [{"exchange": "replay", "symbol": s, "timeframe": "1m"} for s in ("UNITTEST/BTC", "NOPE/BTC")]
+    mixed = {**body(200, 900), "sweep_id": "mixed", "grid": {"fast": [5, 10], "slow": [30]}, "markets": markets}
+    for name in ("parameters", "exchange", "symbol", "timeframe"):
+        mixed.pop(name)
+    assert request("POST", f"{worker.url}/sweeps", mixed).status == 202
+    assert request("POST", f"{worker.url}/sweeps", {**mixed, "grid": {"fast": []}}).body["field"] == "grid.fast"
+    state = wait_for(finished(worker, "mixed"), 120, interval=0.5, what="the mixed sweep")
+    assert (state["done"], state["failed"]) == (2, 2), state
+    assert all("NOPE/BTC" in f["error"] for f in state["failures"])
+    assert {r["symbol"] for r in state["ranking"]} == {"UNITTEST/BTC"}
+
 
 def sweep(worker: Worker, sweep_id: str) -> None:
     payload = {**body(200, 5200), "sweep_id": sweep_id, "grid": GRID, "metric": "total_return"}
