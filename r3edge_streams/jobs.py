@@ -47,11 +47,11 @@ def request_of(job: BacktestJob, settings: Settings) -> tuple[BacktestRequest, H
         found = replay_file(settings.replay_dir, spec.symbol) if settings.replay_dir is not None else None
         if found is None:
             raise BacktestInputError(f"the replay has no file of {spec.symbol} (R3EDGE_REPLAY_DIR)")
-        return BacktestRequest(job.job_id, spec, job.start, job.end, found), None
+        return BacktestRequest(job.session_id or job.job_id, spec, job.start, job.end, found), None
     reader = HistoryReader(
         CandleCache(settings.data_dir / "history.sqlite"), ExchangeRegistry(settings).get(spec.exchange)
     )
-    return BacktestRequest(job.job_id, spec, job.start, job.end), reader
+    return BacktestRequest(job.session_id or job.job_id, spec, job.start, job.end), reader
 
 
 async def report_page(job: BacktestJob, report: dict[str, Any], settings: Settings) -> str:

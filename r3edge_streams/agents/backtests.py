@@ -8,7 +8,8 @@ of its own, so no agent waits on one); a job whose partition moves is stopped an
 new owner, and a job a killed worker was running is still queued, so the new owner runs it.
 More workers own more partitions: a sweep's jobs spread over the cluster. A job's first end is
 kept (a job run twice ends the same way); a job of a sweep then sends its result on
-``sweepevents``, confirmed before the table is written. The sweep agent consumes
+``sweepevents``, and a backtest session's job its trades and final position to the session's
+PositionTracker on ``sessionsrequest``, confirmed before the table is written. The sweep agent consumes
 ``sweepevents`` and is the one writer of the ``sweeps`` table
 (:func:`r3edge_streams.domain.backtests.on_sweep_event`: each job's result once).
 """
@@ -24,8 +25,8 @@ from mode.types.signals import BaseSignalT
 
 from ..application import app, settings
 from ..backtesting import pool, queued_here
-from ..catalogue import BACKTESTEVENTS, BACKTESTJOBS, SWEEPEVENTS
-from ..domain.backtests import on_sweep_event
+from ..catalogue import BACKTESTEVENTS, BACKTESTJOBS, SESSIONSREQUEST, SWEEPEVENTS
+from ..domain.backtests import on_sweep_event, session_result
 from ..models import BacktestJob, BacktestOutcome, BacktestState, JobStatus, SweepEvent, SweepEventKind
 from ..models.codec import partition_of
 from ..streams import consume, consume_each
@@ -53,6 +54,8 @@ async def take_outcome(outcome: BacktestOutcome) -> None:
     if held is None or held.status.final:
         return  # ended already: a job run twice, or a redelivery
     job = held.job
+    if job.session_id is not None:
+        await publish(SESSIONSREQUEST, session_result(job, outcome))
     if job.sweep_id is not None:
         metrics = (outcome.report or {}).get("metrics")
         await publish(SWEEPEVENTS, SweepEvent(sweep_id=job.sweep_id, kind=SweepEventKind.RESULT, at=outcome.at,

@@ -9,7 +9,8 @@ session's feed (:mod:`r3edge_streams.domain.feeds`: repeats dropped), then the p
 report once by its sequence). Effects before state: the raw order (``raworders``),
 notifications and the new position (``positions``, when more than its mark moved: the price
 requests carry the marks) are confirmed by Kafka before the tables
-are written, so a crash in between repeats them under the same ids. After each request it
+are written, so a crash in between repeats them under the same ids. A backtest session's result
+(its driver's trades and final position) is written as its own, and the session stopped. After each request it
 checks the session's auto-stop conditions and, when one is reached, produces the stop on
 ``sessioncommands``.
 """
@@ -120,10 +121,15 @@ async def _apply(session_id: str, result: Tracked) -> None:
     await publish_many(NOTIFICATIONS, result.notices)
     if result.position is not None and moved(positions.get(session_id), result.position):
         await publish(POSITIONS, result.position)
-    if result.trade is not None:
+    if result.command is not None:
+        await publish(SESSIONCOMMANDS, result.command)
+    made = [*result.trades, *([result.trade] if result.trade is not None else [])]
+    if made:
         log_ = trades.get(session_id) or TradeLog(session_id=session_id)
-        if all(t.number != result.trade.number for t in log_.trades):
-            trades[session_id] = log_.derive(trades=[*log_.trades, result.trade][-KEPT_TRADES:])
+        known = {t.number for t in log_.trades}
+        fresh = [t for t in made if t.number not in known]
+        if fresh:
+            trades[session_id] = log_.derive(trades=[*log_.trades, *fresh][-KEPT_TRADES:])
     if result.position is not None:
         positions[session_id] = result.position
 

@@ -2,6 +2,7 @@
 
 Consumes ``sessioncommands`` (key sessionId). Owns (sole writer) the ``sessions`` table.
 Produces ``strategycommands`` when a session starts or stops following a strategy instance,
+``backtestjobs`` when a backtest session with a range starts (the driver runs it),
 ``notifications`` when a command is rejected or a session stops or fails, and
 ``deadletters`` for malformed commands. Settles the outcome of each command for a view of
 this worker that waits for it.
@@ -14,9 +15,9 @@ import logging
 from faust.types import StreamT
 
 from ..application import app
-from ..catalogue import NOTIFICATIONS, SESSIONCOMMANDS, SESSIONSREQUEST, STRATEGYCOMMANDS
+from ..catalogue import BACKTESTJOBS, NOTIFICATIONS, SESSIONCOMMANDS, SESSIONSREQUEST, STRATEGYCOMMANDS
 from ..domain.notices import command_rejected, session_ended, status_request
-from ..domain.sessions import Applied, Deleted, Rejected, apply_command, strategy_changes
+from ..domain.sessions import Applied, Deleted, Rejected, apply_command, backtest_job, strategy_changes
 from ..models import SessionCommand, SessionStatus
 from ..services import SESSION_MODES, check_spec, session_outcomes
 from ..streams import consume
@@ -43,6 +44,9 @@ async def take_session_command(command: SessionCommand) -> None:
         told = status_request(before, decision.state)
         if told is not None:
             await publish(SESSIONSREQUEST, told)
+        job = backtest_job(before, decision.state)
+        if job is not None:
+            await publish(BACKTESTJOBS, job)  # a ranged backtest session is run by the driver
         if decision.state.status in _ENDED and (before is None or before.status is not decision.state.status):
             await publish(NOTIFICATIONS, session_ended(decision.state))
         sessions[command.session_id] = decision.state

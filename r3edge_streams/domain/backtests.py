@@ -1,11 +1,13 @@
 """Backtest jobs and sweeps (pure): a grid made into jobs, a sweep's results kept once each and
-ranked, a report made small enough for a table.
+ranked, a report made small enough for a table, a backtest session's result for its tracker.
 
 In: a sweep's parameter grid and markets, the sweep's ``SweepState`` and a ``SweepEvent``, a
-report (:mod:`r3edge_streams.reports.build`). Out: the jobs of a grid (ids from the sweep id and
-their number), the sweep's next state (a job's result is kept once: a job run twice after a
-takeover has one result), its ranking by a metric, and the report as stored (no candles: the
-page reads them again; at most ``KEPT_TRADES`` trades and ``KEPT_POINTS`` equity points).
+report (:mod:`r3edge_streams.reports.build`), a backtest session's job and its outcome. Out:
+the jobs of a grid (ids from the sweep id and their number), the sweep's next state (a job's
+result is kept once: a job run twice after a takeover has one result), its ranking by a metric,
+the report as stored (no candles: the page reads them again; at most ``KEPT_TRADES`` trades and
+``KEPT_POINTS`` equity points), and a backtest session's result for its tracker (its trades and
+final position, or the error).
 """
 
 from __future__ import annotations
@@ -15,7 +17,19 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..models import SweepEvent, SweepEventKind, SweepState
+from ..models import (
+    BacktestJob,
+    BacktestOutcome,
+    BacktestResult,
+    Position,
+    RequestKind,
+    SessionRequest,
+    SweepEvent,
+    SweepEventKind,
+    SweepState,
+    Trade,
+    parse_model,
+)
 
 MAX_JOBS = 1000  # jobs one sweep may make
 KEPT_TRADES = 1000  # trades of a report kept in the table (the newest)
@@ -76,6 +90,30 @@ def _number(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def session_result(job: BacktestJob, outcome: BacktestOutcome) -> SessionRequest:
+    """A backtest session's job ended: its report's trades and final position (or its error) for
+    the session's tracker."""
+    assert job.session_id is not None
+    report = outcome.report or {}
+    trades = [_trade(job.session_id, t) for t in report.get("trades", [])]
+    raw_position = report.get("position")
+    position = parse_model(Position, raw_position) if raw_position is not None else None
+    result = BacktestResult(job_id=job.job_id, trades=trades, trades_total=int(report.get("trades_total", len(trades))),
+                            position=position, error=outcome.error)  # fmt: skip
+    return SessionRequest(request_id=f"backtest:{job.job_id}", session_id=job.session_id, kind=RequestKind.BACKTEST,
+                          at=outcome.at, result=result)  # fmt: skip
+
+
+def _trade(session_id: str, row: Mapping[str, Any]) -> Trade:
+    """A trade of a report (:mod:`r3edge_streams.reports.build`) as the session's trades keep it."""
+    return parse_model(Trade, {
+        "session_id": session_id, "number": row["number"], "side": row["side"], "quantity": row["quantity"],
+        "entry_time": row["entry_time"], "entry_price": row["entry_price"], "exit_time": row["exit_time"],
+        "exit_price": row["exit_price"], "fees": row["fee"], "pnl": row["pnl"], "exit_reason": row["exit_reason"],
+        "entry_order_id": row["entry_order_id"], "exit_order_id": row["exit_order_id"],
+    })  # fmt: skip
 
 
 def compact(report: Mapping[str, Any]) -> dict[str, Any]:

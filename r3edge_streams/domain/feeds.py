@@ -25,8 +25,8 @@ def apply_request(
         return _signal(current, request)
     if request.kind is RequestKind.PRICE:
         return _price(current, request)
-    if request.kind is RequestKind.SESSION:
-        return current  # a status change: the tracker's step is idempotent for it
+    if request.kind in (RequestKind.SESSION, RequestKind.BACKTEST):
+        return current  # a status change, a backtest's result: the tracker's step is idempotent for them
     return _tick(current, request)
 
 

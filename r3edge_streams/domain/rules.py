@@ -97,6 +97,8 @@ def request_rule(request: SessionRequest) -> str | None:
         return problem
     if request.kind is RequestKind.SESSION and request.status is None:
         return "a session request needs the status the session moved to"
+    if request.kind is RequestKind.BACKTEST and request.result is None:
+        return "a backtest request needs its result"
     return None
 
 

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..models import (
+    BacktestJob,
     CommandKind,
     SessionCommand,
     SessionMode,
@@ -112,6 +113,7 @@ def spec_errors(
         ("refresh_seconds", _refresh_error(spec.refresh_seconds)),
         ("parameters", _parameters_error(spec.parameters)),
         ("account", _account_error(spec)),
+        ("backtest", _backtest_error(spec)),
         *_risk_errors(spec),
         *_auto_stop_errors(spec),
     ]
@@ -119,6 +121,16 @@ def spec_errors(
     if not errors and strategy_check is not None:
         errors += [error for error in [strategy_check(spec)] if error is not None]
     return errors
+
+
+def _backtest_error(spec: SessionSpec) -> str | None:
+    if spec.backtest is None:
+        return None
+    if spec.mode is not SessionMode.BACKTEST:
+        return "only a backtest session has a range (mode backtest)"
+    if spec.backtest.start >= spec.backtest.end:
+        return "start must be before end"
+    return None
 
 
 def _account_error(spec: SessionSpec) -> str | None:
@@ -336,9 +348,25 @@ def strategy_changes(before: SessionState | None, after: SessionState | None) ->
 
 
 def _followed(state: SessionState | None) -> str | None:
-    if state is None or state.status not in FOLLOWING:
+    if state is None or state.status not in FOLLOWING or ranged(state.spec):
         return None
     return strategy_instance_id(state.spec)
+
+
+def ranged(spec: SessionSpec) -> bool:
+    """A backtest session with a range: the backtest driver runs it, it follows no instance."""
+    return spec.mode is SessionMode.BACKTEST and spec.backtest is not None
+
+
+def backtest_job(before: SessionState | None, after: SessionState) -> BacktestJob | None:
+    """The job a ranged backtest session's start (or recovery) asks for; None for any other change."""
+    became_active = after.status is SessionStatus.ACTIVE and (before is None or before.status is not after.status)
+    if not became_active or not ranged(after.spec):
+        return None
+    assert after.spec.backtest is not None
+    return BacktestJob(job_id=f"session-{after.session_id}-v{after.version}", spec=after.spec,
+                       start=after.spec.backtest.start, end=after.spec.backtest.end, submitted_at=after.updated_at,
+                       session_id=after.session_id)  # fmt: skip
 
 
 def _strategy_command(action: StrategyAction, of: SessionState, at: SessionState) -> StrategyCommand:

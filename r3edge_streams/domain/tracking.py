@@ -25,7 +25,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..models import (
+    BacktestResult,
     Candle,
+    CommandKind,
     Notification,
     OrderPurpose,
     OrderSide,
@@ -33,6 +35,7 @@ from ..models import (
     OrderType,
     RawOrder,
     RequestKind,
+    SessionCommand,
     SessionMode,
     SessionRequest,
     SessionState,
@@ -60,6 +63,8 @@ class Tracked:
     notices: list[Notification] = field(default_factory=list)
     trade: Trade | None = None
     problem: str | None = None  # the event cannot apply to this session (dead-lettered with this reason)
+    trades: list[Trade] = field(default_factory=list)  # a backtest's round trips, all at once
+    command: SessionCommand | None = None  # what the session must do now (a backtest session: stop or fail)
 
 
 def tracks(state: SessionState) -> bool:
@@ -79,7 +84,10 @@ def fresh(state: SessionState, at: datetime) -> Position:
 
 def on_request(state: SessionState, position: Position | None, request: SessionRequest) -> Tracked:
     """One request of the session (after its feed took it once): a signal, a candle's price, a
-    status change; a tick, or any request of a session that is not tracked, changes nothing."""
+    status change, a backtest's result; a tick, or any other request of a session that is not
+    tracked, changes nothing."""
+    if request.kind is RequestKind.BACKTEST and request.result is not None:
+        return on_backtest(state, request.result, request.at)
     if not tracks(state):
         return Tracked()
     if request.kind is RequestKind.SIGNAL and request.signal is not None:
@@ -89,6 +97,17 @@ def on_request(state: SessionState, position: Position | None, request: SessionR
     if request.kind is RequestKind.SESSION and request.status is not None:
         return on_status(state, position, request.status, bool(request.keep_positions), request.at)
     return Tracked()
+
+
+def on_backtest(state: SessionState, result: BacktestResult, at: datetime) -> Tracked:
+    """A backtest session's range, run by the driver: its final position and trades are the
+    session's, and it stops (or fails, with the reason the run could not be made)."""
+    done = f"backtest {result.job_id} done: {result.trades_total} round trips"
+    kind, reason = (CommandKind.FAIL, result.error) if result.error is not None else (CommandKind.STOP, done)
+    command = SessionCommand(command_id=f"backtest:{result.job_id}:{kind.value}", session_id=state.session_id,
+                             kind=kind, issued_at=max(at, state.updated_at), reason=reason,
+                             keep_positions=True)  # fmt: skip
+    return Tracked(position=result.position, trades=list(result.trades), command=command)
 
 
 # ------------------------------------------------------------------------------------------ signals

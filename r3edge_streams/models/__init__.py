@@ -27,9 +27,10 @@ from .exposure import AccountEvent, AccountExposure, Reservation, Verdict
 from .market import Candle, StrategyCandle
 from .notifications import DeadLetter, Notification
 from .orders import ExecutionReport, Order, OrderFill, OrderState, RawOrder, VenueEvent
-from .positions import InFlight, Position, Trade, TradeLog
+from .positions import BacktestResult, InFlight, Position, Trade, TradeLog
 from .sessions import (
     AutoStop,
+    BacktestRange,
     FillModel,
     RiskParams,
     SessionCommand,
@@ -43,6 +44,8 @@ from .strategies import ActiveStrategy, StrategyCommand, StrategyWindow
 from .workloads import Workload, WorkloadCommand
 
 __all__ = [
+    "BacktestRange",
+    "BacktestResult",
     "BacktestJob",
     "BacktestOutcome",
     "BacktestState",

@@ -54,6 +54,7 @@ class RequestKind(StrEnum):
     TICK = "tick"
     PRICE = "price"
     SESSION = "session"  # the session's status changed (a stop, a fail, a suspend or recover)
+    BACKTEST = "backtest"  # a backtest session's run ended: its trades and final position
 
 
 class OrderSide(StrEnum):

@@ -93,3 +93,14 @@ class TradeLog(Record):
 
     session_id: str
     trades: list[Trade] = []
+
+
+class BacktestResult(Record):
+    """What the backtest driver made of a backtest session's range: its final position and its
+    latest round trips (at most the trades table's 1,000), or why it could not run."""
+
+    job_id: str
+    trades: list[Trade] = []
+    trades_total: int = 0
+    position: Optional[Position] = None
+    error: Optional[str] = None

@@ -14,6 +14,7 @@ from typing import Any, Optional
 from .base import Record
 from .enums import CommandKind, RequestKind, SessionMode, SessionStatus, SizingMethod
 from .market import Candle
+from .positions import BacktestResult
 from .signals import Signal
 
 
@@ -54,6 +55,13 @@ class AutoStop(Record):
     gain_target: Optional[Decimal] = None  # stop once PnL >= gain_target
 
 
+class BacktestRange(Record):
+    """The candles a backtest session runs on: those opening in [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
 class SessionSpec(Record):
     """What a trader asks to run: a strategy instance on a market, in a mode, within limits.
 
@@ -71,6 +79,7 @@ class SessionSpec(Record):
     risk: RiskParams = RiskParams()
     auto_stop: AutoStop = AutoStop()
     fills: FillModel = FillModel()  # paper and backtest sessions
+    backtest: Optional[BacktestRange] = None  # a backtest session's range: run by the driver at once
 
 
 class SessionCommand(Record):
@@ -123,6 +132,7 @@ class SessionRequest(Record):
     candle: Optional[Candle] = None
     status: Optional[SessionStatus] = None  # of a session request: the status it moved to
     keep_positions: Optional[bool] = None  # of a session request that stops it
+    result: Optional[BacktestResult] = None  # of a backtest request: what the driver made of its range
 
 
 class SessionFeed(Record):

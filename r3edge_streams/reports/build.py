@@ -15,7 +15,7 @@ from typing import Any
 
 from ..domain.metrics import Metrics, metrics_json
 from ..engines.backtest import Outcome
-from ..models import Candle, OrderState, SessionSpec
+from ..models import Candle, OrderState, SessionSpec, to_json
 from ..models.positions import Trade
 
 
@@ -47,6 +47,7 @@ def backtest_report(
         "equity": [{"time": iso(at), "equity": str(value)} for at, value in outcome.equity],
         "candles": candles_json(candles),
         "gaps": [{"from": iso(first), "to": iso(last)} for first, last in gaps],
+        "position": to_json(outcome.position) if outcome.position is not None else None,
     }  # fmt: skip
 
 
@@ -61,7 +62,8 @@ def trade_json(trade: Trade) -> dict[str, Any]:
         "entry_time": iso(trade.entry_time), "entry_price": str(trade.entry_price), "exit_time": iso(trade.exit_time),
         "exit_price": str(trade.exit_price), "fee": str(trade.fees), "pnl": str(trade.pnl),
         "duration_seconds": int((trade.exit_time - trade.entry_time).total_seconds()),
-        "exit_reason": trade.exit_reason.value,
+        "exit_reason": trade.exit_reason.value, "entry_order_id": trade.entry_order_id,
+        "exit_order_id": trade.exit_order_id,
     }  # fmt: skip
 
 

@@ -155,3 +155,34 @@ def test_a_sweep_on_three_workers_equals_one_workers_and_survives_a_killed_worke
     assert results(together) == results(alone), "three workers (one killed) give what one gave"
     runners = [w for w in (first, second, third) if "backtest cluster:" in w.log_text()]
     assert len(runners) >= 2, "the sweep's jobs were spread over the workers"
+
+
+def test_a_backtest_session_with_a_range_is_run_by_the_driver_and_shows_its_trades_like_any_session(
+    workers: Callable[..., Worker],
+) -> None:
+    [worker] = replay_workers(workers, "w1")
+    ranged = {k: v for k, v in body(200, 2500).items() if k not in ("from", "to")}
+    ranged.update(mode="backtest", refresh_seconds=60, backtest={"start": iso_of(int(ROWS[200][0])),
+                  "end": iso_of(int(ROWS[2500][0]))})  # fmt: skip
+    paper = request("POST", f"{worker.url}/sessions", {**ranged, "session_id": "bad", "mode": "paper"})
+    assert paper.status == 422 and paper.body["field"] == "backtest", paper
+    assert request("POST", f"{worker.url}/sessions", {**ranged, "session_id": "bs"}).status == 201
+    assert request("POST", f"{worker.url}/sessions/bs/start").status in (200, 202)
+
+    def stopped() -> dict[str, Any] | Pending:
+        state = request("GET", f"{worker.url}/sessions/bs").body
+        return state if state.get("status") == "stopped" else Pending(f"{state.get('status')}")
+
+    state = wait_for(stopped, 180, interval=0.5, what="the backtest session run and stopped")
+    assert "round trips" in (state.get("reason") or ""), state
+    rules = Rules(Decimal(1000), Decimal("0.5"), Decimal("0.5"), Decimal(5), Decimal(1))
+    wanted = reference_trades(ROWS, 200, 2500, exact_sma_crossings(ROWS, 10, 30), rules)
+    trades = request("GET", f"{worker.url}/sessions/bs/trades").body["items"]
+    assert len(trades) == len(wanted.trips) >= 10
+    assert [(t["entry_time"], t["exit_time"]) for t in trades] == [
+        (w.entry_time.replace("+00:00", "Z"), w.exit_time.replace("+00:00", "Z")) for w in wanted.trips
+    ]
+    assert all(abs(Decimal(t["pnl"]) - w.pnl) <= Decimal("1e-18") for t, w in zip(trades, wanted.trips, strict=True))
+    position = request("GET", f"{worker.url}/sessions/bs/position").body
+    if Decimal(position["quantity"]) == 0:
+        assert abs(Decimal(position["cash"]) - wanted.cash) <= Decimal("1e-18")

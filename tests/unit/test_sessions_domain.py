@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -13,6 +13,7 @@ from r3edge_streams.domain.sessions import (
     Unchanged,
     allowed_modes,
     apply_command,
+    backtest_job,
     create_command_id,
     session_id_error,
     spec_errors,
@@ -20,6 +21,7 @@ from r3edge_streams.domain.sessions import (
     strategy_instance_id,
 )
 from r3edge_streams.models import (
+    BacktestRange,
     CommandKind,
     FillModel,
     RiskParams,
@@ -233,3 +235,34 @@ def test_the_strategy_check_is_applied_after_the_field_checks() -> None:
     assert [e.field for e in spec_errors(spec_with(symbol="x"), PAPER_ONLY, refuse)] == ["symbol"]
     decision = apply_command(None, create(), PAPER_ONLY, refuse)
     assert decision == Rejected("strategy: unknown strategy 'sma_cross'", "strategy")
+
+
+def _ranged(mode: SessionMode = SessionMode.BACKTEST, start: int = 0, end: int = 1) -> SessionSpec:
+    return SPEC.derive(
+        mode=mode, backtest=BacktestRange(start=T0 + timedelta(days=start), end=T0 + timedelta(days=end))
+    )
+
+
+def test_only_a_backtest_session_has_a_range_and_it_is_not_empty() -> None:
+    assert spec_errors(_ranged(), PAPER_ONLY) == []
+    [paper] = spec_errors(_ranged(SessionMode.PAPER), PAPER_ONLY)
+    assert paper.field == "backtest" and "mode backtest" in paper.message
+    [empty] = spec_errors(_ranged(start=2, end=2), PAPER_ONLY)
+    assert empty.field == "backtest" and "before end" in empty.message
+
+
+def test_a_ranged_backtest_session_follows_no_instance_and_its_start_and_recovery_ask_for_a_job() -> None:
+    created = SessionState(session_id="b1", spec=_ranged(), status=SessionStatus.CREATED, version=1, created_at=T0,
+                           updated_at=T0, last_command_id="c")  # fmt: skip
+    active = created.derive(status=SessionStatus.ACTIVE, version=2)
+    assert strategy_changes(created, active) == []
+    job = backtest_job(created, active)
+    assert job is not None and job.session_id == "b1" and job.job_id == "session-b1-v2"
+    assert (job.start, job.end) == (T0, T0 + timedelta(days=1))
+    assert backtest_job(active, active.derive(version=3)) is None, "only when it becomes active"
+    failed = active.derive(status=SessionStatus.FAILED, version=3)
+    recovered = backtest_job(failed, failed.derive(status=SessionStatus.ACTIVE, version=4))
+    assert recovered is not None and recovered.job_id == "session-b1-v4"
+    unranged = created.derive(spec=SPEC.derive(mode=SessionMode.BACKTEST))
+    assert backtest_job(unranged, unranged.derive(status=SessionStatus.ACTIVE)) is None
+    assert strategy_changes(unranged, unranged.derive(status=SessionStatus.ACTIVE)) != [], "it follows the signals"
