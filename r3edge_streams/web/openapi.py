@@ -344,6 +344,15 @@ def _backtest_paths() -> dict[str, Any]:
             "responses": {"202": queued, **_errors(400, 403, 409, 415, 422, 503)}}},
         "/sweeps/{sweep_id}": _read_view("A sweep's results ranked by a metric, and its failures", sweep_id,
                                          "the sweep", metric),
+        "/candles": {"get": {
+            "summary": "A page of a market's closed candles over [from, to) from the local history",
+            "security": _READ, "parameters": [
+                *[{**_query(n, {"type": "string"}), "required": True} for n in ("exchange", "symbol", "timeframe")],
+                {**_query("from", {"type": "string", "format": "date-time"}), "required": True},
+                {**_query("to", {"type": "string", "format": "date-time"}), "required": True},
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
+            "responses": {"200": _json("candles and the next page's from", {"type": "object"}),
+                          **_errors(400, 403, 404, 502, 504)}}},
     }  # fmt: skip
 
 

@@ -186,3 +186,28 @@ def test_a_backtest_session_with_a_range_is_run_by_the_driver_and_shows_its_trad
     position = request("GET", f"{worker.url}/sessions/bs/position").body
     if Decimal(position["quantity"]) == 0:
         assert abs(Decimal(position["cash"]) - wanted.cash) <= Decimal("1e-18")
+
+
+def test_the_candles_view_pages_a_markets_history_as_the_data_file_has_it(workers: Callable[..., Worker]) -> None:
+    [worker] = replay_workers(workers, "w1")
+    start, end = iso_of(int(ROWS[100][0])), iso_of(int(ROWS[2600][0]))
+    wanted = [(iso_of(int(r[0])).replace("+00:00", "Z"), str(r[1]), str(r[4])) for r in ROWS[100:2600]]
+    got: list[tuple[str, str, str]] = []
+    cursor: str | None = start
+    pages = 0
+    while cursor is not None:
+        query = f"exchange=replay&symbol=UNITTEST/BTC&timeframe=1m&from={cursor}&to={end}&limit=700"
+        reply = request("GET", f"{worker.url}/candles?{query.replace('+', '%2B')}")
+        assert reply.status == 200, reply
+        got += [(c["time"], c["open"], c["close"]) for c in reply.body["items"]]
+        cursor, pages = reply.body["next"], pages + 1
+        assert pages < 20, "the pages end"
+    assert [(t, Decimal(o), Decimal(c)) for t, o, c in got] == [(t, Decimal(o), Decimal(c)) for t, o, c in wanted]
+    assert pages >= 4, "paged"
+    base = f"{worker.url}/candles?exchange=replay&symbol=UNITTEST/BTC&timeframe=1m"
+    for query, field in (("", "from"), (f"&from=soon&to={end}", "from"), (f"&from={end}&to={start}", "to"),
+                         (f"&from={start}&to={end}&limit=0", "limit")):  # fmt: skip
+        reply = request("GET", f"{base}{query.replace('+', '%2B')}")
+        assert reply.status == 400 and reply.body["field"] == field, (query, reply)
+    unknown = request("GET", f"{base.replace('UNITTEST', 'NOPE')}&from={start}&to={end}".replace("+", "%2B"))
+    assert unknown.status == 404, unknown

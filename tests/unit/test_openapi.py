@@ -8,6 +8,7 @@ from typing import Any
 import schemathesis
 
 import r3edge_streams.web.backtests  # noqa: F401 - registers the views
+import r3edge_streams.web.candles  # noqa: F401
 import r3edge_streams.web.health  # noqa: F401
 import r3edge_streams.web.sessions  # noqa: F401
 import r3edge_streams.web.strategies  # noqa: F401
