@@ -119,6 +119,7 @@ class _Session:
     candles: tuple[Candle, ...] | None = None  # the window's candles, unpacked
     exposure: AccountExposure | None = None
     orders: dict[str, OrderState] = field(default_factory=dict)
+    open_orders: set[str] = field(default_factory=set)  # ids of the orders not final
     trades: list[Trade] = field(default_factory=list)
     events: list[VenueEvent] = field(default_factory=list)
 
@@ -239,15 +240,23 @@ class Backtest:
     def _order(self, order: Order) -> None:
         kept = on_order(self._tables.orders.get(order.order_id), order, order.created_at)
         if kept.state is not None:
-            self._tables.orders[order.order_id] = kept.state
+            self._keep(kept.state)
+
+    def _keep(self, state: OrderState) -> None:
+        tables = self._tables
+        tables.orders[state.order.order_id] = state
+        if state.status.final:
+            tables.open_orders.discard(state.order.order_id)
+        else:
+            tables.open_orders.add(state.order.order_id)
 
     async def _settle(self, state: SessionState, executor: Executor) -> None:
         """Visit the open orders until the venue has nothing new to say of them."""
         tables = self._tables
         while True:
-            open_orders = [s for s in tables.orders.values() if not s.status.final]
-            if not open_orders:
+            if not tables.open_orders:
                 return
+            open_orders = [tables.orders[order_id] for order_id in sorted(tables.open_orders)]
             await executor.visit(open_orders)
             await executor.drain()
             events, tables.events = tables.events, []
@@ -260,7 +269,7 @@ class Backtest:
         tables = self._tables
         result = on_venue_event(tables.orders.get(event.order_id), event)
         if result.state is not None:
-            tables.orders[event.order_id] = result.state
+            self._keep(result.state)
         for report in result.reports:
             await self._report(state, report)
         for account_event in result.account:

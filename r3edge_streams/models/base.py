@@ -18,16 +18,53 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
     """Base record: restores enums and checks money and time invariants after construction."""
 
     _enum_fields: ClassVar[dict[str, type[enum.Enum]]]
+    _checked_fields: ClassVar[tuple[str, ...]]
 
     def __post_init__(self) -> None:
         for name, kind in _enum_fields(type(self)).items():
             value = getattr(self, name)
             if value is not None and not isinstance(value, kind):
                 setattr(self, name, kind(value))
-        for name, value in self.asdict().items():
+        for name in _checked_fields(type(self)):
+            value = getattr(self, name)
             checked = _checked(name, value)
             if checked is not value:
                 setattr(self, name, checked)
+
+    def derive(self, *objects: faust.Record, **fields: Any) -> Any:
+        """A copy with ``fields`` changed: only they are coerced and checked again (the rest were
+        when this record was made), which keeps deriving cheap on the hot paths."""
+        if objects:
+            return super().derive(*objects, **fields)
+        unknown = set(fields) - set(self._options.fields)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["__evaluated_fields__"] = set()
+        enums = _enum_fields(type(self))
+        for name, value in fields.items():
+            setattr(copy, name, value)  # the field's descriptor coerces it, as construction does
+            kind = enums.get(name)
+            current = copy.__dict__[name]
+            if kind is not None and current is not None and not isinstance(current, kind):
+                copy.__dict__[name] = kind(current)
+            else:
+                copy.__dict__[name] = _checked(name, current)
+        return copy
+
+
+def _checked_fields(cls: type[Record]) -> tuple[str, ...]:
+    """The fields whose values may be a Decimal or a datetime (the ones ``_checked`` looks at)."""
+    cached = cls.__dict__.get("_checked_fields")
+    if cached is None:
+        cached = tuple(
+            name
+            for name, typ in cls._options.fields.items()
+            if _unwrap_optional(typ) in (Decimal, datetime, Any) or not isinstance(_unwrap_optional(typ), type)
+        )
+        cls._checked_fields = cached
+    return cached
 
 
 def _enum_fields(cls: type[Record]) -> dict[str, type[enum.Enum]]:

@@ -1,0 +1,124 @@
+"""Speed of the backtest driver against backtesting.py, side by side in one run, on the same data
+and the same strategy: an SMA crossover (long only, fills at the next candle's open, a fee per
+fill) over the real candles of ``tests/data`` (13,681 one-minute candles).
+
+Prints candles per second of each (the best of ``--repeat`` runs, after one warm-up run), the
+ratio (driver / backtesting.py: at least 1 is the target) and each engine's number of trades (the
+same rules, so about the same number). backtesting.py is a benchmark-only dependency
+(``pip install -e .[bench]``). It asserts nothing.
+
+    .venv/bin/python benchmarks/backtest_speed.py [--fast 10] [--slow 30] [--repeat 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from r3edge_streams.engines.backtest import Backtest  # noqa: E402
+from r3edge_streams.exchanges.ohlcv_files import load_ohlcv  # noqa: E402
+from r3edge_streams.models import SessionSpec  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "UNITTEST_BTC-1m.json"
+FEE_BPS = 10
+WARMUP = 100  # candles before the run (the driver's strategy warm-up; backtesting.py sees them too)
+
+
+def ours(fast: int, slow: int) -> Callable[[], int]:
+    candles = load_ohlcv(DATA, "replay", "UNITTEST/BTC", "1m")
+    spec = SessionSpec.from_data({
+        "strategy": "sma_cross", "parameters": {"fast": fast, "slow": slow}, "exchange": "replay",
+        "symbol": "UNITTEST/BTC", "timeframe": "1m", "mode": "backtest", "refresh_seconds": 60,
+        "risk": {"capital": "10000", "position_fraction": "0.5", "max_position_fraction": "0.5"},
+        "fills": {"fee_bps": str(FEE_BPS), "slippage_bps": "0"},
+    })  # fmt: skip
+
+    def run() -> int:
+        outcome = asyncio.run(Backtest(spec).run(candles[WARMUP:], candles[:WARMUP]))
+        return len(outcome.trades)
+
+    return run
+
+
+def theirs(fast: int, slow: int) -> Callable[[], int]:
+    import pandas as pd
+    from backtesting import Backtest as ReferenceBacktest
+    from backtesting import Strategy
+    from backtesting.lib import crossover
+
+    rows = json.loads(DATA.read_text())
+    frame = pd.DataFrame(
+        [[float(v) for v in r[1:6]] for r in rows],
+        columns=["Open", "High", "Low", "Close", "Volume"],
+        index=pd.to_datetime([r[0] for r in rows], unit="ms", utc=True),
+    )
+
+    def sma(values: Any, n: int) -> Any:
+        return pd.Series(values).rolling(n).mean()
+
+    class SmaCross(Strategy):  # type: ignore[misc]
+        def init(self) -> None:
+            self.fast = self.I(sma, self.data.Close, fast)
+            self.slow = self.I(sma, self.data.Close, slow)
+
+        def next(self) -> None:
+            if crossover(self.fast, self.slow) and not self.position:
+                self.buy(size=0.5)
+            elif crossover(self.slow, self.fast) and self.position:
+                self.position.close()
+
+    def run() -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stats = ReferenceBacktest(frame, SmaCross, cash=10_000_000, commission=FEE_BPS / 10_000).run()
+        return int(stats["# Trades"])
+
+    return run
+
+
+def best(run: Callable[[], int], repeat: int) -> tuple[float, int]:
+    """The shortest of ``repeat`` timed runs (after one untimed), and its trade count."""
+    trades = run()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        trades = run()
+        times.append(time.perf_counter() - started)
+    return min(times), trades
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", type=int, default=10)
+    parser.add_argument("--slow", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile one run of the driver instead")
+    options = parser.parse_args()
+    if options.profile:
+        profile = cProfile.Profile()
+        profile.runcall(ours(options.fast, options.slow))
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        return
+    count = sum(1 for _ in json.loads(DATA.read_text())) - WARMUP
+    driver_time, driver_trades = best(ours(options.fast, options.slow), options.repeat)
+    ref_time, ref_trades = best(theirs(options.fast, options.slow), options.repeat)
+    print(f"candles: {count}, sma_cross fast={options.fast} slow={options.slow}, fee {FEE_BPS} bps")
+    print(f"backtest driver: {count / driver_time:10.0f} candles/s ({driver_time:.3f} s, {driver_trades} trades)")
+    print(f"backtesting.py:  {count / ref_time:10.0f} candles/s ({ref_time:.3f} s, {ref_trades} trades)")
+    print(f"ratio (driver / backtesting.py): {ref_time / driver_time:.2f}")
+
+
+if __name__ == "__main__":
+    main()
