@@ -305,3 +305,37 @@ async def assert_no_credentials(worker: Worker, kafka: LocalKafka, prefix: str, 
     stored = await every_byte(kafka.bootstrap, prefix)
     assert stored, "the topics were read"
     assert KEY.encode() not in stored and SECRET.encode() not in stored, "a credential in a topic"
+
+
+async def test_an_account_its_exchange_cannot_be_read_for_is_halted_says_so_and_trades_again_once_read(
+    workers: Callable[..., Worker], kafka: LocalKafka, topic_prefix: str, fake: FakeBinance, tmp_path: Path
+) -> None:
+    fake.fail_next("GET /api/v3/openOrders", "server_error", times=100_000)  # the account's order list: 502s
+    worker = live_worker(workers, fake, tmp_path)
+    async with clock_running(fake):
+        await started(worker)
+
+        async def halted() -> dict[str, Any] | Pending:
+            view = (await call("GET", f"{worker.url}/accounts/main/exposure")).body
+            return view if view.get("halted") else Pending(f"{view}")
+
+        view = await wait_for_async(halted, 90, interval=1, what="the account halted")
+        assert "cannot be reconciled" in view["halted"] and view["reconciliation"]["error"], view
+        notices = [n for n in await values(kafka, f"{topic_prefix}.notifications") if n["category"] == "account.halted"]
+        assert notices and notices[0]["severity"] == "critical"
+        await open_session(worker, "live3", spec())
+
+        async def refused() -> list[dict[str, Any]] | Pending:
+            reports = [r for r in await values(kafka, f"{topic_prefix}.executions") if r["session_id"] == "live3"]
+            return reports if any("halted" in (r.get("reason") or "") for r in reports) else Pending(f"{reports}")
+
+        await wait_for_async(refused, 120, interval=1, what="an order of the halted account refused")
+        assert not [e for e in fake.log if e.method == "POST"], "nothing placed while halted"
+
+        fake.clear_faults()
+
+        async def resumed() -> dict[str, Any] | Pending:
+            view = (await call("GET", f"{worker.url}/accounts/main/exposure")).body
+            return view if view.get("halted") is None and len(fake.book.orders) >= 1 else Pending(f"{view}")
+
+        await wait_for_async(resumed, 150, interval=1, what="the account read again and trading")
