@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -26,6 +27,8 @@ from ..application import app, settings
 from ..backtests import BacktestInputError, BacktestRequest, parse_spec, run_backtest
 from ..exchanges.history import CandleCache, HistoryReader
 from ..exchanges.registry import ExchangeRegistry
+from ..models import MalformedMessage
+from ..models.codec import parse_time
 from ..reports.html import render_html
 from ..services import check_spec
 
@@ -123,13 +126,16 @@ def _number(raw: str) -> Any:
 
 
 def moment(raw: str | None, option_name: str) -> datetime | None:
+    """An option's ISO 8601 time (UTC when it names no offset)."""
     if raw is None:
         return None
+    text = raw.strip().replace("Z", "+00:00")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) or not re.search(r"[+-]\d{2}:?\d{2}$", text):
+        text += "T00:00:00+00:00" if "T" not in text and " " not in text else "+00:00"
     try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise BacktestInputError(f"{option_name} {raw!r}: not an ISO 8601 time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parse_time(text, option_name)
+    except MalformedMessage as exc:
+        raise BacktestInputError(f"{option_name} {raw!r}: {exc.reason.split(', got')[0]}") from None
 
 
 def _write(report: dict[str, Any], json_out: str | None, html_out: str | None) -> None:

@@ -35,6 +35,9 @@ MAX_JOBS = 1000  # jobs one sweep may make
 KEPT_TRADES = 1000  # trades of a report kept in the table (the newest)
 KEPT_POINTS = 1000  # equity points kept (evenly picked, the last one always)
 LOWER_IS_BETTER = frozenset({"max_drawdown", "max_drawdown_duration"})
+#: the metrics a sweep may be ranked by (those of :mod:`.metrics` that order results)
+RANKED_METRICS = ("total_return", "sharpe", "sortino", "profit_factor", "win_rate", "expectancy", "net_pnl",
+                  "final_equity", "max_drawdown", "max_drawdown_duration", "exposure", "trades")  # fmt: skip
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:

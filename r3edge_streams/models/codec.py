@@ -205,6 +205,12 @@ def _decimal(value: Any, path: str) -> Decimal:
     return number
 
 
+def parse_time(value: Any, field: str) -> datetime:
+    """An ISO 8601 time with its UTC offset, between 1970 and 2200, in UTC, as every message's
+    times are read: MalformedMessage naming ``field`` otherwise (views read their times so)."""
+    return _datetime(value, field)
+
+
 def _datetime(value: Any, path: str) -> datetime:
     text = _expect(value, str, "an ISO 8601 timestamp string", path)
     try:

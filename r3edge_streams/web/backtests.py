@@ -25,9 +25,10 @@ from ..application import app, settings
 from ..backtesting import pool
 from ..backtests import BacktestInputError, parse_spec
 from ..catalogue import BACKTESTJOBS, SWEEPEVENTS
-from ..domain.backtests import LOWER_IS_BETTER, MAX_JOBS, grid_points, ranking, sweep_jobs
+from ..domain.backtests import LOWER_IS_BETTER, MAX_JOBS, RANKED_METRICS, grid_points, ranking, sweep_jobs
 from ..jobs import report_page
-from ..models import BacktestJob, SessionSpec, SweepEvent, SweepEventKind, to_json
+from ..models import BacktestJob, MalformedMessage, SessionSpec, SweepEvent, SweepEventKind, to_json
+from ..models.codec import parse_time
 from ..services import check_spec
 from ..tables.backtests import backtests
 from ..tables.sweeps import sweeps
@@ -39,8 +40,6 @@ from .responses import HttpError, json_body, utc_iso
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _MARKET_FIELDS = ("exchange", "symbol", "timeframe")
-_METRICS = ("total_return", "sharpe", "sortino", "profit_factor", "win_rate", "expectancy", "net_pnl",
-            "final_equity", "max_drawdown", "max_drawdown_duration", "exposure", "trades")  # fmt: skip
 
 
 @app.page("/backtests")
@@ -158,7 +157,7 @@ class SweepItem(web.View):
     async def get(self, request: web.Request, sweep_id: str) -> web.Response:
         checked = _checked_id(sweep_id, "sweep_id")
         wanted = single(query_of(request), "metric")
-        metric = _metric(wanted) if wanted is not None else None
+        metric = _metric(wanted, status=400) if wanted is not None else None
 
         async def local() -> web.Response:
             state = sweeps.get(checked)
@@ -212,13 +211,10 @@ def _range(payload: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def _moment(raw: Any, field: str) -> datetime:
-    if not isinstance(raw, str):
-        raise HttpError(422, "must be an ISO 8601 time (UTC)", field)
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise HttpError(422, "must be an ISO 8601 time (UTC)", field) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return parse_time(raw, field)
+    except MalformedMessage as exc:
+        raise HttpError(422, exc.reason, field) from None
 
 
 def _spec(payload: dict[str, Any]) -> SessionSpec:
@@ -250,9 +246,10 @@ def _markets(payload: dict[str, Any]) -> list[dict[str, str]]:
     return [dict(market) for market in raw]
 
 
-def _metric(raw: Any) -> str:
-    if raw not in _METRICS:
-        raise HttpError(422, "must be one of " + ", ".join(_METRICS), "metric")
+def _metric(raw: Any, status: int = 422) -> str:
+    """A metric to rank by (422 in a body, 400 in a query, as every other field of each)."""
+    if raw not in RANKED_METRICS:
+        raise HttpError(status, "must be one of " + ", ".join(RANKED_METRICS), "metric")
     return str(raw)
 
 

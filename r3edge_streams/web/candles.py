@@ -12,7 +12,7 @@ parameter, an unknown market 404, an exchange that fails 502, and one that does 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime
 
 from faust import web
 from multidict import MultiMapping
@@ -22,6 +22,8 @@ from ..collection import registry
 from ..domain.markets import exchange_error, symbol_error, timeframe_error
 from ..exchanges.errors import ExchangeError, UnknownMarket
 from ..exchanges.history import CandleCache, HistoryReader
+from ..models import MalformedMessage
+from ..models.codec import parse_time
 from ..reports.build import candles_json
 from .auth import READ, require
 from .inputs import integer, query_of, single
@@ -84,7 +86,6 @@ def _required(query: MultiMapping[str], name: str) -> str:
 
 def _moment(raw: str, name: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise HttpError(400, "must be an ISO 8601 time (UTC)", name) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return parse_time(raw, name)
+    except MalformedMessage as exc:
+        raise HttpError(400, exc.reason, name) from None

@@ -19,10 +19,21 @@ from typing import Any
 from faust import web
 
 from ..application import app
+from ..domain.backtests import RANKED_METRICS
 from ..domain.markets import SYMBOL_RE, TIMEFRAMES
 from ..domain.sessions import MAX_REFRESH_SECONDS, SESSION_ID_RE
 from ..exchanges.registry import REPLAY_ID, ccxt_exchanges
-from ..models import AutoStop, FillModel, RiskParams, SessionFeed, SessionSpec, SessionState, SessionStatus, Signal
+from ..models import (
+    AutoStop,
+    BacktestRange,
+    FillModel,
+    RiskParams,
+    SessionFeed,
+    SessionSpec,
+    SessionState,
+    SessionStatus,
+    Signal,
+)
 from ..models.base import Record
 from ..strategies.registry import available
 from .auth import PUBLIC_PATHS
@@ -43,6 +54,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
 }
 _COMPONENTS: tuple[type[Record], ...] = (
     SessionSpec,
+    BacktestRange,
     RiskParams,
     AutoStop,
     FillModel,
@@ -326,7 +338,7 @@ def _backtest_paths() -> dict[str, Any]:
     queued = _json("queued: read its link for progress and the result", {"type": "object", "required": ["status"]})
     html = {"description": "the report as one self-contained page", "content": {"text/html": {"schema": {
         "type": "string"}}}}  # fmt: skip
-    metric = _query("metric", {"type": "string"}, "the metric to rank by (sharpe, total_return, max_drawdown, ...)")
+    metric = _query("metric", {"type": "string", "enum": list(RANKED_METRICS)}, "the metric to rank by")
     return {
         "/backtests": {"post": {
             "summary": "Queue a backtest (session spec fields, from, to; backtest_id optional) on its owner",
