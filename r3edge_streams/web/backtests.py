@@ -49,8 +49,7 @@ class BacktestCollection(web.View):
     @require(TRADER)
     async def post(self, request: web.Request) -> web.Response:
         payload = await json_body(request)
-        job_id = _new_id(payload.pop("backtest_id", None), "backtest_id")
-        forwarded = json.dumps({**payload, "backtest_id": job_id}).encode()  # the owner gets the same id
+        job_id, forwarded = _identified(payload, "backtest_id")
         start, end = _range(payload)
         job = BacktestJob(job_id=job_id, spec=_spec(payload), start=start, end=end, submitted_at=_now())
 
@@ -122,8 +121,7 @@ class SweepCollection(web.View):
     @require(TRADER)
     async def post(self, request: web.Request) -> web.Response:
         payload = await json_body(request)
-        sweep_id = _new_id(payload.pop("sweep_id", None), "sweep_id")
-        forwarded = json.dumps({**payload, "sweep_id": sweep_id}).encode()  # the owner gets the same id
+        sweep_id, forwarded = _identified(payload, "sweep_id")
         metric = _metric(payload.pop("metric", "sharpe"))
         points = _grid(payload.pop("grid", None))
         markets = _markets(payload)
@@ -189,12 +187,15 @@ def _links(job_id: str) -> dict[str, str]:
     return {"self": f"/backtests/{job_id}", "report": f"/backtests/{job_id}/report.html"}
 
 
-def _new_id(raw: Any, field: str) -> str:
+def _identified(payload: dict[str, Any], field: str) -> tuple[str, bytes]:
+    """The id the body gives in ``field`` (taken out of it) or a new one, and the body to forward
+    to the owner with that id in it (so the owner makes the very same one)."""
+    raw = payload.pop(field, None)
     if raw is None:
-        return uuid4().hex[:16]
+        raw = uuid4().hex[:16]
     if not isinstance(raw, str) or not _ID_RE.match(raw):
         raise HttpError(422, "must be 1-100 letters, digits, '_', '.', ':' or '-'", field)
-    return raw
+    return raw, json.dumps({**payload, field: raw}).encode()
 
 
 def _checked_id(raw: str, field: str = "backtest_id") -> str:
