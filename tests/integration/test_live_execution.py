@@ -11,6 +11,10 @@ Binance (127.0.0.1), judged by the fake's own book and by the data file, never b
 - ten live sessions on one account on a slow, strict exchange: the account's budget keeps it
   under the exchange's limit (no 429), every order is placed once, and while the account's
   requests go unanswered a paper session on the same worker keeps getting its signals and fills;
+- an account whose exchange cannot be read is halted (its view and a notification say so, its
+  orders are refused, nothing is placed) and trades again once read;
+- a broker stopped while an order's placement is under way and started again: one exchange order
+  per client id, and the position the fake's fills make;
 - neither the API key nor the secret appears in the worker's log, any view, or the bytes of any
   topic (changelogs included).
 
@@ -31,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from r3edge_streams.localkafka import LocalKafka
+from r3edge_streams.localkafka import LocalKafka, free_port
 from tests.integration.test_datacollect_replay import values
 from tests.kit.fake_binance import FakeBinance, load_candles
 from tests.kit.fake_binance_book import Order as BookOrder
@@ -339,3 +343,52 @@ async def test_an_account_its_exchange_cannot_be_read_for_is_halted_says_so_and_
             return view if view.get("halted") is None and len(fake.book.orders) >= 1 else Pending(f"{view}")
 
         await wait_for_async(resumed, 150, interval=1, what="the account read again and trading")
+
+
+async def test_a_broker_restarted_while_an_order_is_placed_leaves_one_order_and_the_fakes_position(
+    fake: FakeBinance, tmp_path: Path
+) -> None:
+    """Its own broker, stopped while the order's placement is under way and started again."""
+    broker = LocalKafka(tmp_path / "kafka", port=free_port(), controller_port=free_port(), heap="384m")
+    await asyncio.to_thread(broker.start)
+    prefix = "restart"
+    made: list[Worker] = []
+
+    def make(**kwargs: object) -> Worker:
+        worker = Worker(broker.broker_url, tmp_path / "w1", prefix, **kwargs)  # type: ignore[arg-type]
+        made.append(worker)
+        return worker
+
+    fake.book.slices, fake.book.market_slices_per_candle = 2, True
+    fake.hold(accounts_only=True)  # the order's placement waits at the exchange
+    try:
+        worker = live_worker(make, fake, tmp_path)
+        async with clock_running(fake):
+            await started(worker)
+            await open_session(worker, "live4", spec())
+
+            async def in_flight() -> bool | Pending:
+                orders = await read_all(broker.bootstrap, f"{prefix}.orders")
+                return bool(orders) and fake.holding > 0 or Pending(f"{len(orders)} orders, {fake.holding} held")
+
+            await wait_for_async(in_flight, 120, interval=0.5, what="an order held at the exchange")
+            await asyncio.to_thread(broker.stop)
+            fake.release()  # the placement goes on with the broker down
+            await asyncio.sleep(5)  # candles pass (the order's second slice fills) while Kafka is down
+            await asyncio.to_thread(broker.start)
+
+            async def position_is_the_fakes() -> dict[str, Any] | Pending:
+                if worker.process is not None and worker.process.poll() is not None:
+                    await started(worker)  # a worker that gave up on the broker is started again
+                body = (await call("GET", f"{worker.url}/sessions/live4/position")).body
+                held = held_quantity(fake.book.orders)
+                done = held > 0 and Decimal(body.get("quantity", "0")) == held
+                return body if done else Pending(f"{body.get('quantity')} != {held}")
+
+            await wait_for_async(position_is_the_fakes, 180, interval=1, what="the position after the restart")
+    finally:
+        for worker in made:
+            worker.stop()
+        await asyncio.to_thread(broker.stop)
+    ids = [o.client_order_id for o in fake.book.orders]
+    assert len(ids) == len(set(ids)), "no client order id placed twice"
