@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -34,6 +35,7 @@ from .reports.html import render_html
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
+TOLD_FOR = 60.0  # seconds a job whose end was told is not started again while its table catches up
 
 
 class JobFailed(Exception):
@@ -142,23 +144,30 @@ class JobPool:
     """This worker's running jobs, at most ``slots`` at once, each on a task of its own; a job that
     ends is told to ``finished`` (its report, or its error)."""
 
-    def __init__(self, slots: int, finished: Finished, runner: Runner = run_job) -> None:
+    def __init__(
+        self, slots: int, finished: Finished, runner: Runner = run_job, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.slots = slots
         self._finished = finished
         self._runner = runner
+        self._clock = clock
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._told: dict[str, float] = {}  # job id -> when its end was told (its table write is on its way)
         self.progress: dict[str, tuple[int, int]] = {}  # job id -> (candles done, candles in all)
 
     def running(self) -> set[str]:
         return set(self._tasks)
 
     def fill(self, queued: Sequence[BacktestJob]) -> list[str]:
-        """Start the oldest of ``queued`` not running yet, while slots are free; their ids."""
+        """Start the oldest of ``queued`` not running yet, while slots are free; their ids. A job
+        whose end was told a moment ago is not started again (the table may not show it yet)."""
+        now = self._clock()
+        self._told = {job_id: at for job_id, at in self._told.items() if now - at < TOLD_FOR}
         started = []
         for job in sorted(queued, key=lambda j: (j.submitted_at, j.job_id)):
             if len(self._tasks) >= self.slots:
                 break
-            if job.job_id not in self._tasks:
+            if job.job_id not in self._tasks and job.job_id not in self._told:
                 self._tasks[job.job_id] = asyncio.create_task(self._run(job), name=f"backtest {job.job_id}")
                 started.append(job.job_id)
         return started
@@ -180,8 +189,10 @@ class JobPool:
                 report = await self._runner(job, lambda done, total: self._progress(job.job_id, done, total))
             except JobFailed as exc:
                 await self._finished(job, None, str(exc))
+                self._told[job.job_id] = self._clock()
                 return
             await self._finished(job, report, None)
+            self._told[job.job_id] = self._clock()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the job stays queued: its owner's next round runs it again
