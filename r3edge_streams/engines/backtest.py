@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain.candles import Fetched, close_time
+from ..domain.candles import EPOCH, Fetched, close_time
 from ..domain.execution import on_order, on_venue_event
 from ..domain.exposure import AccountLimits
 from ..domain.feeds import apply_request
@@ -89,7 +89,7 @@ class CandleMarket:
         self._exchange = exchange
         self._candles = list(candles)
         self._opens = [c.open_time for c in self._candles]
-        self.clock = self._candles[0].open_time if self._candles else datetime.min
+        self.clock = self._candles[0].open_time if self._candles else EPOCH
 
     @property
     def exchange_id(self) -> str:
@@ -137,12 +137,14 @@ class Backtest:
 
     async def run(self, candles: Sequence[Candle], warmup: Sequence[Candle] = ()) -> Outcome:
         """Every candle of ``candles`` through the steps; ``warmup``: the candles before them."""
+        if not candles:
+            return Outcome([], [], [], None, 0, 0)
         linked = _linked([*warmup, *candles])
         market = CandleMarket(self._spec.exchange, linked)
         venue = self._venue = PaperVenue(market)
         executor = Executor(lambda order: venue, self, timeout=ORDER_TIMEOUT_SECONDS, clock=lambda: market.clock)
         run = linked[len(warmup) :]
-        state, instance = self._started(run[0].open_time if run else None)
+        state, instance = self._started(run[0].open_time)
         equity: list[tuple[datetime, Decimal]] = []
         in_market = 0
         for done, candle in enumerate(run, 1):
@@ -165,8 +167,7 @@ class Backtest:
 
     # -- the session and its instance
 
-    def _started(self, at: datetime | None) -> tuple[SessionState, ActiveStrategy]:
-        moment = at or datetime.min
+    def _started(self, moment: datetime) -> tuple[SessionState, ActiveStrategy]:
         state = SessionState(session_id=self._session_id, spec=self._spec, status=SessionStatus.ACTIVE, version=1,
                              created_at=moment, updated_at=moment, last_command_id="backtest",
                              started_at=moment)  # fmt: skip

@@ -88,3 +88,8 @@ def test_the_exact_crossings_are_talibs_where_its_floats_do_not_tie() -> None:
     exact, talib_ = exact_sma_crossings(ROWS, 10, 30), crossings(ROWS, "sma_cross", {"fast": 10, "slow": 30})
     differing = set(exact.items()) ^ set(talib_.items())
     assert len(exact) > 300 and len(differing) <= 4, "two implementations of one rule, apart only on ties"
+
+
+async def test_no_candles_make_an_empty_outcome() -> None:
+    outcome = await Backtest(spec({"fast": 5, "slow": 20}, "10", "0")).run([], CANDLES[:10])
+    assert (outcome.trades, outcome.equity, outcome.candles, outcome.position) == ([], [], 0, None)
