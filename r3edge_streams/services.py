@@ -9,10 +9,13 @@ account).
 
 from __future__ import annotations
 
+import decimal
+
 from .accounts import Accounts
 from .application import settings
 from .config import TradingMode
 from .domain.exposure import AccountLimits
+from .domain.numbers import engine_context
 from .domain.sessions import Decision, FieldError, allowed_modes
 from .exchanges.registry import is_known_exchange
 from .failpoints import Failpoints
@@ -21,6 +24,8 @@ from .outcomes import Outcomes
 from .strategies.base import StrategyError
 from .strategies.registry import create as create_strategy
 
+# every agent's money arithmetic runs in the engine's context (set before the worker's tasks start)
+decimal.setcontext(engine_context())
 #: Session modes this deployment accepts (live only when R3EDGE_TRADING_MODE=live).
 SESSION_MODES = allowed_modes(settings.trading_mode is TradingMode.LIVE)
 #: decisions of the session agent, awaited by the session views of the same worker

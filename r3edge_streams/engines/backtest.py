@@ -30,7 +30,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from ..domain.candles import EPOCH, Fetched, close_time
 from ..domain.execution import on_order, on_venue_event
@@ -38,6 +38,7 @@ from ..domain.exposure import AccountLimits
 from ..domain.feeds import apply_request
 from ..domain.ledger import Holding
 from ..domain.money import on_account_event, sizing
+from ..domain.numbers import engine_context
 from ..domain.sessions import strategy_instance_id
 from ..domain.tracking import Tracked, holding_of, on_report, on_request
 from ..exchanges.paper import PaperVenue
@@ -136,7 +137,12 @@ class Backtest:
         self._venue: PaperVenue | None = None
 
     async def run(self, candles: Sequence[Candle], warmup: Sequence[Candle] = ()) -> Outcome:
-        """Every candle of ``candles`` through the steps; ``warmup``: the candles before them."""
+        """Every candle of ``candles`` through the steps; ``warmup``: the candles before them. The
+        arithmetic is the engine's (:mod:`r3edge_streams.domain.numbers`), whatever the caller's."""
+        with localcontext(engine_context()):
+            return await self._run(candles, warmup)
+
+    async def _run(self, candles: Sequence[Candle], warmup: Sequence[Candle]) -> Outcome:
         if not candles:
             return Outcome([], [], [], None, 0, 0)
         linked = _linked([*warmup, *candles])

@@ -10,6 +10,7 @@ is translated into the project's own (:mod:`.errors`) before it leaves this modu
 from __future__ import annotations
 
 import asyncio
+import decimal
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -122,7 +123,7 @@ class CcxtExchange:
         """Call ccxt, retrying transient failures with exponential backoff."""
         for attempt in range(1, self._attempts + 1):
             try:
-                return await function(*args)
+                return await fenced(function(*args))
             except Exception as exc:  # noqa: BLE001 - every ccxt error is translated here
                 error = translate(exc)
                 if not isinstance(error, TransientExchangeError) or attempt == self._attempts:
@@ -174,6 +175,14 @@ def _keep_market_errors(exchange: Any) -> None:
     if isinstance(exceptions, dict) and isinstance(exceptions.get("spot"), dict):
         for kind in ("exact", "broad"):
             exceptions[kind] = {**exceptions.get(kind, {}), **exceptions["spot"].get(kind, {})}
+
+
+async def fenced(call: Awaitable[T]) -> T:
+    """Await a ccxt call in a decimal context of its own: ccxt's ``decimal_to_precision`` switches
+    the current context to rounding half up for good, which would change the engine's money
+    arithmetic (:mod:`r3edge_streams.domain.numbers`) in the rest of the worker."""
+    with decimal.localcontext():
+        return await call
 
 
 def translate(exc: Exception) -> ExchangeError:

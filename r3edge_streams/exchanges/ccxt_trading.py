@@ -45,7 +45,7 @@ from ..domain.client_ids import Lookup, rule_of, venue_client_id
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Order, OrderSide, OrderStatus, OrderType
 from .budget import RateBudget
-from .ccxt_client import build, translate
+from .ccxt_client import build, fenced, translate
 from .errors import (
     ExchangeError,
     OrderNotFound,
@@ -339,7 +339,7 @@ class CcxtVenue:
         """One call (its requests paced by the account's budget, :meth:`_paced`); ccxt's errors translated (a bad
         request is the order's refusal only when ``placing`` it: a lookup refused is no verdict)."""
         try:
-            return await function(*args)
+            return await fenced(function(*args))
         except Exception as exc:  # noqa: BLE001 - every ccxt error is translated here
             raise self._translated(exc, placing) from exc
 

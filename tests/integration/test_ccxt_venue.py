@@ -9,6 +9,7 @@ No Kafka here: none of these tests requests the ``kafka`` fixture.
 from __future__ import annotations
 
 import asyncio
+import decimal
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -87,6 +88,7 @@ async def test_a_market_buy_is_one_exchange_order_under_its_client_id_with_the_e
 ) -> None:
     fake.book.slices = 3
     placed = await venue.place(order(1, quantity="100"))
+    assert decimal.getcontext().rounding == decimal.ROUND_HALF_EVEN, "ccxt's rounding stayed in its own context"
     [booked] = fake.book.orders
     assert booked.client_order_id == client_order_id("o-1") and booked.status == "FILLED"
     assert [t.qty for t in booked.trades] == [Decimal(33), Decimal(33), Decimal(34)]

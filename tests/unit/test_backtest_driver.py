@@ -7,7 +7,7 @@ model, sized as a fraction of equity capped by cash / (1 + fee), on the lot step
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from r3edge_streams.domain.candles import close_time
 from r3edge_streams.engines.backtest import Backtest, Outcome
 from r3edge_streams.exchanges.ohlcv_files import load_ohlcv
-from r3edge_streams.models import SessionMode, SessionSpec
+from r3edge_streams.models import SessionMode, SessionSpec, to_json
 from tests.kit.reference import Rules, crossings, exact_sma_crossings, reference_trades
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
@@ -93,3 +93,15 @@ def test_the_exact_crossings_are_talibs_where_its_floats_do_not_tie() -> None:
 async def test_no_candles_make_an_empty_outcome() -> None:
     outcome = await Backtest(spec({"fast": 5, "slow": 20}, "10", "0")).run([], CANDLES[:10])
     assert (outcome.trades, outcome.equity, outcome.candles, outcome.position) == ([], [], 0, None)
+
+
+async def test_the_caller_s_decimal_context_changes_nothing_the_driver_computes() -> None:
+    """ccxt's decimal_to_precision leaves the context it runs in rounding half up, for good: the
+    driver (and every worker) computes in the engine's own context whatever the caller's is."""
+    spec_ = spec({"fast": 10, "slow": 30}, "10", "3", stop_loss_pct="0.6", take_profit_pct="0.9")
+    plain = await run(spec_, 3000)
+    with localcontext() as hostile:
+        hostile.rounding, hostile.prec = ROUND_HALF_UP, 12
+        skewed = await run(spec_, 3000)
+    assert [to_json(t) for t in skewed.trades] == [to_json(t) for t in plain.trades]
+    assert skewed.equity == plain.equity and skewed.position == plain.position
