@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +29,8 @@ from tests.kit.http import Pending, request, start_session, wait_for_async
 from tests.kit.workers import Worker
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "UNITTEST_BTC-1m.json"
-COUNT = 1000  # rows replayed at 600x: about 100 s
+#: rows replayed at 600x: 600 in CI (about a minute, every exit reason), 3,000 with TEST_FULL=1
+COUNT = 3000 if os.environ.get("TEST_FULL") == "1" else 600
 SPEC = {
     "strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}, "exchange": "replay", "symbol": "UNITTEST/BTC",
     "timeframe": "1m", "mode": "paper", "refresh_seconds": 60,
@@ -54,7 +56,7 @@ async def test_a_paper_session_through_the_agents_trades_as_the_backtest_driver_
         done = seen == candles[-1].open_time.isoformat().replace("+00:00", "Z") and position.get("in_flight") is None
         return position if done else Pending(await pipeline(kafka, topic_prefix, f"last candle {seen} of {last}"))
 
-    position = await wait_for_async(through, 300, interval=2, what="the session through the whole replay")
+    position = await wait_for_async(through, 300 + COUNT // 10, interval=2, what="the session through the replay")
     trades = request("GET", f"{worker.url}/sessions/pb/trades").body["items"]
     prices = [r for r in await values(kafka, f"{topic_prefix}.sessionsrequest") if r["kind"] == "price"]
     first = min(r["candle"]["open_time"] for r in prices if r["session_id"] == "pb")
