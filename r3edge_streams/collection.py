@@ -2,7 +2,8 @@
 
 In: settings, the ``workloads`` table and the partition assignment. Out: ``collector`` (the
 one :class:`~r3edge_streams.collector.Collector` of this worker, run by the DataCollect timer
-and read by the workload views), ``registry`` (exchange clients), and the helpers that tell
+and read by the workload views), ``registry`` (exchange clients), ``histories`` (their candle
+history through the local cache: warm-ups, the candles view), and the helpers that tell
 which workloads this worker owns and read cursors back from ``marketdata``.
 """
 
@@ -15,7 +16,8 @@ from .application import app, settings
 from .catalogue import DEADLETTERS, MARKETDATA, WORKLOADCOMMANDS, TopicSpec
 from .collector import Collector
 from .domain.candles import Fetched
-from .exchanges.registry import ExchangeRegistry
+from .exchanges.history import Histories
+from .exchanges.registry import REPLAY_ID, ExchangeRegistry
 from .logscan import last_open_times
 from .models import Candle, Workload
 from .models.codec import partition_of
@@ -25,6 +27,8 @@ from .tables.workloads import workloads
 from .topics import publish_many, seal_key, topic_name
 
 registry = ExchangeRegistry(settings)
+#: the candle history per exchange that warm-ups and the candles view read (the replay's in memory)
+histories = Histories(registry.get, settings.data_dir / "history.sqlite", lambda exchange: exchange == REPLAY_ID)
 
 
 class KafkaCandleSink:

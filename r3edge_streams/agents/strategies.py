@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -26,7 +27,7 @@ from mode.types.signals import BaseSignalT
 
 from ..application import app, settings
 from ..catalogue import NOTIFICATIONS, SESSIONSREQUEST, SIGNALS, STRATEGIESDATA, STRATEGYCOMMANDS, WORKLOADCOMMANDS
-from ..collection import registry
+from ..collection import histories, registry
 from ..domain.activation import apply_strategy_command
 from ..domain.candles import close_time, is_closed, timeframe_delta
 from ..domain.fanout import price_updates
@@ -230,7 +231,8 @@ def _strategy(instance: ActiveStrategy) -> Strategy | None:
 
 async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Sequence[Candle]:
     """The ``warmup - 1`` closed candles before ``candle``, to warm a new window (fewer if the
-    exchange cannot say).
+    exchange cannot say), read through the worker's candle history (its local cache: a warm-up
+    asks the exchange only for what was never asked).
 
     Markets have gaps (minutes without trades), so the look-back widens until enough candles
     are found. The exchange is asked only once its clock has passed the candle's close: a
@@ -253,17 +255,14 @@ async def _history(instance: ActiveStrategy, candle: Candle, warmup: int) -> Seq
                     close_time(candle).isoformat(),
                     instance.strategy_id,
                 )
+            history = histories.of(instance.exchange)
             for widen in HISTORY_WIDENING:
                 since = candle.open_time - timeframe_delta(candle.timeframe) * needed * widen
-                fetched = await exchange.fetch_candles(instance.symbol, instance.timeframe, since, needed * widen + 1)
-                earlier = [
-                    c
-                    for c in fetched
-                    if isinstance(c, Candle) and c.open_time < candle.open_time and is_closed(c, candle.open_time)
-                ]
+                read = await history.read(instance.symbol, instance.timeframe, since, candle.open_time)
+                earlier = [c for c in read.candles if is_closed(c, candle.open_time)]
                 if len(earlier) >= needed:
                     break
-    except (ExchangeError, TimeoutError) as exc:
+    except (ExchangeError, TimeoutError, sqlite3.Error) as exc:
         log.warning("no history to warm %s up: %s", instance.strategy_id, exc)
     return earlier[-needed:]
 

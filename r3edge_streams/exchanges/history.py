@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -293,3 +293,34 @@ def _grid_range(start: datetime, end: datetime, timeframe: str) -> tuple[datetim
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     return grid_ceiling(start, timeframe), grid_ceiling(end, timeframe)
+
+
+class Histories:
+    """A worker's candle history per exchange, built on first use: a ccxt exchange's through one
+    cache file (a second read downloads nothing), a local source's (the replay files) through a
+    cache in memory, so a cache never outlives the files it was read from."""
+
+    def __init__(self, sources: Callable[[str], MarketData], cache_file: Path, local: Callable[[str], bool]) -> None:
+        self._sources = sources
+        self._cache_file = cache_file
+        self._local = local
+        self._readers: dict[str, HistoryReader] = {}
+        self._caches: dict[bool, CandleCache] = {}
+
+    def of(self, exchange_id: str) -> HistoryReader:
+        """The history of ``exchange_id`` (UnknownMarket, as the sources say, for an unknown one)."""
+        reader = self._readers.get(exchange_id)
+        if reader is None:
+            source = self._sources(exchange_id)
+            local = self._local(exchange_id)
+            cache = self._caches.get(local)
+            if cache is None:
+                cache = self._caches[local] = CandleCache(Path(":memory:") if local else self._cache_file)
+            reader = self._readers[exchange_id] = HistoryReader(cache, source)
+        return reader
+
+    def close(self) -> None:
+        """Close the caches (the sources belong to whoever gave them)."""
+        for cache in self._caches.values():
+            cache.close()
+        self._caches, self._readers = {}, {}

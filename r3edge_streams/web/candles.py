@@ -17,11 +17,10 @@ from datetime import datetime
 from faust import web
 from multidict import MultiMapping
 
-from ..application import app, settings
-from ..collection import registry
+from ..application import app
+from ..collection import histories
 from ..domain.markets import exchange_error, symbol_error, timeframe_error
 from ..exchanges.errors import ExchangeError, UnknownMarket
-from ..exchanges.history import CandleCache, HistoryReader
 from ..models import MalformedMessage
 from ..models.codec import parse_time
 from ..reports.build import candles_json
@@ -31,8 +30,6 @@ from .responses import HttpError, utc_iso
 
 CANDLES_TIMEOUT = 20.0  # seconds the exchange may take for a page
 MAX_LIMIT = 1000
-_readers: dict[str, HistoryReader] = {}
-_cache: list[CandleCache] = []
 
 
 @app.page("/candles")
@@ -52,7 +49,7 @@ class Candles(web.View):
             raise HttpError(400, "must be after from", "to")
         limit = integer(query, "limit", 500, 1, MAX_LIMIT)
         try:
-            reader = _reader(exchange)
+            reader = histories.of(exchange)
             candles, following = await asyncio.wait_for(
                 reader.page(symbol, timeframe, start, end, limit), CANDLES_TIMEOUT
             )
@@ -65,16 +62,6 @@ class Candles(web.View):
         page = {"exchange": exchange, "symbol": symbol, "timeframe": timeframe, "count": len(candles),
                 "items": candles_json(candles), "next": utc_iso(following) if following else None}  # fmt: skip
         return self.json(page)
-
-
-def _reader(exchange: str) -> HistoryReader:
-    """This worker's history of ``exchange`` (one cache file for all, the worker's own sources)."""
-    reader = _readers.get(exchange)
-    if reader is None:
-        if not _cache:
-            _cache.append(CandleCache(settings.data_dir / "history.sqlite"))
-        reader = _readers[exchange] = HistoryReader(_cache[0], registry.get(exchange))
-    return reader
 
 
 def _required(query: MultiMapping[str], name: str) -> str:
