@@ -81,7 +81,7 @@ def step(
         return Step(None)  # seen already: no second signal for the same candle
     keep = max(strategy.warmup, 1)
     history = usable_history(history, candle) if window is None else []
-    prices = price_updates(candle, instance.sessions)  # the candle as published: linked to its predecessor
+    linked = candle  # as published: linked to its predecessor (its price requests carry it so)
     candle = candle.derive(previous_open=None) if candle.previous_open is not None else candle
     if window is not None:
         previous = list(earlier) if earlier is not None else window.candles()
@@ -89,22 +89,41 @@ def step(
     else:
         previous, rows = list(history), None
     candles = [*previous, candle][-keep:]
+    made = decide(instance, linked, candles, strategy)
+    new_window = StrategyWindow.of(
+        instance.strategy_id, candles, failed=made.failed, generation=instance.generation, rows=rows
+    )
+    if made.failed is not None:
+        return Step(new_window, requests=made.requests, candles=tuple(candles))
+    return Step(new_window, made.signal, made.requests, tuple(candles))
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the strategy made of a candle: its signal (if it decided), the candle's session
+    requests (its price, then the signal, per session) and the error if the strategy failed."""
+
+    signal: Signal | None
+    requests: list[SessionRequest]
+    failed: str | None = None
+
+
+def decide(instance: ActiveStrategy, candle: Candle, candles: Sequence[Candle], strategy: Strategy) -> Decided:
+    """Evaluate ``strategy`` once on ``candles`` (the window, ``candle`` its newest, unlinked) and
+    make the candle's requests; ``candle`` as published (linked to its predecessor).
+
+    The strategy agent's ``step`` calls this after keeping the window; the backtest driver calls
+    it with the window cut from its series, on the candles where the strategy decides.
+    """
+    prices = price_updates(candle, instance.sessions)
     try:
         decision = strategy.evaluate(candles)
         if decision is not None and not isinstance(decision, Decision):
             raise TypeError(f"evaluate returned {decision!r}, not a Decision or None")
     except Exception as exc:  # noqa: BLE001 - a plug-in's failure is isolated, not propagated
-        failed = StrategyWindow.of(
-            instance.strategy_id,
-            candles,
-            failed=f"{type(exc).__name__}: {exc}"[:500],
-            generation=instance.generation,
-            rows=rows,
-        )
-        return Step(failed, requests=prices, candles=tuple(candles))
-    new_window = StrategyWindow.of(instance.strategy_id, candles, generation=instance.generation, rows=rows)
+        return Decided(None, prices, failed=f"{type(exc).__name__}: {exc}"[:500])
     if decision is None:
-        return Step(new_window, requests=prices, candles=tuple(candles))
+        return Decided(None, prices)
     signal = Signal(
         signal_id=f"{instance.strategy_id}:{candle.open_time.isoformat()}",
         strategy_id=instance.strategy_id,
@@ -117,8 +136,7 @@ def step(
         confidence=decision.confidence,
         price=candle.close,
     )
-    signalled = session_requests(signal, instance.sessions, close_time(candle))
-    return Step(new_window, signal, [*prices, *signalled], tuple(candles))
+    return Decided(signal, [*prices, *session_requests(signal, instance.sessions, close_time(candle))])
 
 
 def usable_history(history: Sequence[Candle], candle: Candle) -> list[Candle]:
