@@ -55,7 +55,7 @@ class Executor:
         sink: EventSink,
         timeout: float = 300.0,
         concurrency: int = 8,
-        call_timeout: float = 20.0,
+        call_timeout: float | None = 20.0,  # None: no time limit (a venue that never waits)
         catch_up: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         checkpoint: Callable[[str], None] = lambda name: None,
@@ -76,13 +76,22 @@ class Executor:
     async def visit(self, states: Iterable[OrderState]) -> None:
         """One round over ``states``: a visit started for every open order not being visited
         already and whose last event the table shows (returns without waiting for them)."""
+        for state in self._due(states):
+            order_id = state.order.order_id
+            self._running[order_id] = asyncio.create_task(self._visit_one(state), name=f"order {order_id}")
+
+    async def visit_in_turn(self, states: Iterable[OrderState]) -> None:
+        """The same round, each visit awaited in turn on the caller's task: for a driver in one
+        process whose venue never waits (the backtest's paper venue), without a task per visit."""
+        for state in self._due(states):
+            await self._visit_one(state)
+
+    def _due(self, states: Iterable[OrderState]) -> list[OrderState]:
+        """The open orders of ``states`` a round visits: not under way, their last event shown."""
         open_states = [s for s in states if not s.status.final]
         self._forget({s.order.order_id for s in open_states})
         now = self._clock()
-        for state in open_states:
-            order_id = state.order.order_id
-            if order_id not in self._running and not self._awaiting(state, now):
-                self._running[order_id] = asyncio.create_task(self._visit_one(state), name=f"order {order_id}")
+        return [s for s in open_states if s.order.order_id not in self._running and not self._awaiting(s, now)]
 
     async def drain(self, timeout: float | None = None) -> None:
         """Wait for the visits under way (at most ``timeout`` seconds; they go on after it)."""
