@@ -21,7 +21,7 @@ from .base import (
     decimal_parameter,
     int_parameter,
 )
-from .indicators import bollinger, ema, macd, rsi, sma
+from .indicators import bollinger, ema, macd, rsi, running_sma, sma
 
 #: EMA-based indicators see this many periods of history, so the window start no longer matters
 EMA_HISTORY = 10
@@ -68,6 +68,26 @@ class MovingAverageCross:
         if crossed_below(fast[0], fast[1], slow[0], slow[1]):
             return Decision(Direction.SHORT)
         return None
+
+    def decisions(self, candles: Sequence[Candle]) -> list[Decision | None] | None:
+        """``evaluate`` at every candle of a series (on the last ``warmup`` candles up to it), at
+        once: the simple averages' running sums are exact, so they are the windows' own. None for
+        the exponential average (its seed is the window's start) or a sum that would round."""
+        closes = _closes(candles)
+        fast = running_sma(closes, self.fast) if self.average == "sma" else None
+        slow = running_sma(closes, self.slow) if fast is not None else None
+        if fast is None or slow is None:
+            return None
+        out: list[Decision | None] = [None] * len(closes)
+        long, short = Decision(Direction.LONG), Decision(Direction.SHORT)
+        for i in range(self.slow, len(closes)):  # both averages defined at i - 1 and i, as in a window
+            f0, f1, s0, s1 = fast[i - 1], fast[i], slow[i - 1], slow[i]
+            assert f0 is not None and f1 is not None and s0 is not None and s1 is not None
+            if crossed_above(f0, f1, s0, s1):
+                out[i] = long
+            elif crossed_below(f0, f1, s0, s1):
+                out[i] = short
+        return out
 
 
 class SmaCross(MovingAverageCross):

@@ -10,7 +10,7 @@ standard deviation), MACD at slow-1 and its signal at slow+signal-2.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, Inexact, getcontext, localcontext
 from typing import NamedTuple
 
 Series = list[Decimal | None]
@@ -35,6 +35,30 @@ def sma(values: Sequence[Decimal], period: int) -> Series:
         if i >= period - 1:
             out[i] = total / period
     return out
+
+
+def running_sma(values: Sequence[Decimal], period: int) -> Series | None:
+    """``sma`` of a whole series at once, with the running sum kept exact; None if a sum would
+    round (then a window's own sum might differ from the running one).
+
+    With exact sums each value equals ``sma`` of any window ending at the same index that holds
+    ``period`` values (same sum, same division), so a window-by-window caller and this agree.
+    """
+    _check_period(period)
+    exact = getcontext().copy()
+    exact.traps[Inexact] = True
+    totals: list[Decimal] = []
+    total = ZERO
+    try:
+        with localcontext(exact):
+            for i, value in enumerate(values):
+                total += value
+                if i >= period:
+                    total -= values[i - period]
+                totals.append(total)
+    except Inexact:
+        return None
+    return [None if i < period - 1 else totals[i] / period for i in range(len(totals))]
 
 
 def ema(values: Sequence[Decimal], period: int) -> Series:
