@@ -218,6 +218,19 @@ def on_candle(state: SessionState, position: Position | None, candle: Candle, at
     return Tracked(position=result.position, order=result.order, notices=notices + result.notices)
 
 
+def quiet(position: Position | None, candle: Candle) -> bool:
+    """Whether ``on_candle`` of ``candle`` would only mark ``position`` (its mark price, last candle
+    and update time, which the next candle's overwrite) and order nothing: no order in flight,
+    and the position flat or its levels neither fired nor moved by the candle. The backtest
+    driver skips such candles' steps; the next candle it takes leaves the position as if it had not."""
+    if position is None or position.in_flight is not None:
+        return False
+    if position.quantity == _ZERO:
+        return True
+    levels = levels_of(position)
+    return triggered(levels, candle) is None and advanced(levels, candle) == levels
+
+
 def _missed(held: Position, candle: Candle) -> bool:
     return (
         held.last_candle_time is not None

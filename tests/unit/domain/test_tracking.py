@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from r3edge_streams.domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status, tracks
+from r3edge_streams.domain.tracking import Tracked, moved, on_candle, on_report, on_signal, on_status, quiet, tracks
 from r3edge_streams.models import Direction, OrderPurpose, OrderSide, OrderStatus, SessionMode, SessionStatus
 from r3edge_streams.models.orders import ExecutionReport, RawOrder
 from r3edge_streams.models.positions import Position
@@ -277,3 +277,42 @@ def test_a_position_a_stop_closed_is_not_bought_back_on_the_same_signal() -> Non
     assert on_candle(state, flat, bar(4, "98", "99", "97", "98"), T0 + 5 * MINUTE).order is None
     again = on_signal(state, flat, signal(5, LONG, "98"), T0 + 6 * MINUTE)
     assert again.order is not None and again.order.purpose is OrderPurpose.ENTRY
+
+
+MARK_FIELDS = {"mark_price", "last_candle_time", "updated_at"}
+
+
+def _changed(before: Position, after: Position) -> set[str]:
+    return {name for name in Position._options.fields if getattr(before, name) != getattr(after, name)}
+
+
+def test_a_quiet_candle_only_marks_the_position_and_any_other_is_not_quiet() -> None:
+    """``quiet`` (which the backtest driver skips by) against what ``on_candle`` itself does."""
+    bars = [bar(m, o, h, lo, c) for m, (o, h, lo, c) in enumerate([
+        ("100", "101", "99", "100"), ("100", "103", "99.5", "102"), ("102", "102.5", "101", "101"),
+        ("101", "104", "100", "103"), ("103", "103", "97.5", "98"), ("98", "99", "96", "97"),
+        ("97", "106", "97", "105"), ("105", "105", "104", "104.5"),
+    ], start=3)]  # fmt: skip
+    flat = step(on_candle(session(), None, bar(2, "100", "100", "100", "100"), T0 + 3 * MINUTE))
+    held = {}
+    risks = {"levels": {"stop_loss_pct": "2", "take_profit_pct": "5"}, "trailing": {"trailing_stop_pct": "1.5"}}
+    for name, risk in {**risks, "none": {}}.items():
+        state = session(**risk)
+        entered = on_signal(state, None, signal(1, LONG, "100"), T0)
+        assert entered.order is not None
+        held[name] = (state, step(on_report(state, step(entered), report(entered.order, 2, "10", "100"))))
+    cases = [(session(), flat), *held.values()]
+    verdicts = []
+    for state, position in cases:
+        for candle in bars:
+            result = on_candle(state, position, candle, candle.open_time + MINUTE)
+            only_marked = result.order is None and _changed(position, step(result, position)) <= MARK_FIELDS
+            assert not quiet(position, candle) or only_marked, (position.stop_loss, candle.open_time)
+            verdicts.append(quiet(position, candle))
+    assert any(verdicts) and not all(verdicts), "both kinds of candle are met"
+    state, trailing = held["trailing"]
+    assert not quiet(trailing, bars[1]), "a new high moves the trailing stop"
+    state, levels = held["levels"]
+    assert not quiet(levels, bars[4]) and not quiet(levels, bars[6]), "the stop and the take-profit fire"
+    assert quiet(levels, bars[0]) and quiet(held["none"][1], bars[4])
+    assert not quiet(None, bars[0]) and not quiet(step(on_signal(session(), flat, signal(3, LONG, "100"), T0)), bars[1])
