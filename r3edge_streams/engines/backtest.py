@@ -5,16 +5,16 @@ market's closed candles of the run in order, and the candles just before them (t
 warm-up, as the strategy agent's history gives it). Out: ``Outcome``: every round trip, every
 order with its reports, the equity after each candle, and the position at the end.
 
-No Kafka and no wall clock: the only time is the candles'. Each candle goes through the very
-step functions the agents run, in the order a session's events reach them over Kafka:
+No Kafka and no wall clock: the only time is the candles'. A candle goes through the very step
+functions the agents run, in the order a session's events reach them over Kafka:
 
 1. the open orders are visited by the OrderManager's ``Executor`` on the ``PaperVenue`` (an
    order decided at the candle before fills at this candle's open, once the candle has closed)
    and each venue event goes through the order agent's ``on_venue_event``, its reports to the
    tracker's ``on_report``, its account events to the account agent's ``on_account_event``;
-2. the strategy agent's ``runner.step`` takes the candle and gives the session's requests (the
-   candle's price, then the signal of its close), each through the tracker's feed
-   (``apply_request``) and step (``on_request``);
+2. the strategy agent's ``runner.decide`` evaluates the strategy on the candle's window and
+   gives the session's requests (the candle's price, then the signal of its close), each
+   through the tracker's feed (``apply_request``) and step (``on_request``);
 3. a raw order goes through the sizing agent's ``sizing``, the account agent's
    ``on_account_event`` and the order agent's ``on_order``, and the executor visits it at once
    (a protective exit fills at its trigger on its own candle).
@@ -22,6 +22,14 @@ step functions the agents run, in the order a session's events reach them over K
 Every step's effects are taken before the next event, as each agent sends its effects before it
 writes its table; the tracker's backlog makes the decisions those of event time whichever way
 fills and candles interleave, so the Kafka path and this driver make the same trades.
+
+Quiet candles are not taken through the steps, which is what makes the driver fast: where the
+strategy decides nothing (its decisions over the whole series, ``strategies.batch``, are
+``evaluate``'s own), no order is open and the tracker would only mark the position
+(``tracking.quiet``: flat, or no level fired or moved), the steps would change nothing that the
+next candle taken does not overwrite. Such a candle still counts in the equity curve and the
+time in market. The first and last candles are always taken; ``every_candle`` takes them all,
+and tests hold the two outcomes equal.
 """
 
 from __future__ import annotations
@@ -35,12 +43,13 @@ from decimal import Decimal, localcontext
 from ..domain.candles import EPOCH, Fetched, close_time
 from ..domain.execution import on_order, on_venue_event
 from ..domain.exposure import AccountLimits
+from ..domain.fanout import price_updates
 from ..domain.feeds import apply_request
 from ..domain.ledger import Holding
 from ..domain.money import on_account_event, sizing
 from ..domain.numbers import engine_context
 from ..domain.sessions import strategy_instance_id
-from ..domain.tracking import Tracked, holding_of, on_report, on_request
+from ..domain.tracking import Tracked, holding_of, on_report, on_request, quiet
 from ..exchanges.paper import PaperVenue
 from ..models import (
     AccountEvent,
@@ -57,13 +66,14 @@ from ..models import (
     SessionSpec,
     SessionState,
     SessionStatus,
-    StrategyWindow,
     VenueEvent,
 )
 from ..models.orders import ExecutionReport
 from ..models.positions import Trade
+from ..strategies.base import Decision
+from ..strategies.batch import decisions
 from ..strategies.registry import create
-from ..strategies.runner import step
+from ..strategies.runner import Decided, decide
 from .executor import Executor
 
 Progress = Callable[[int, int], None]  # (candles done, candles in all)
@@ -116,8 +126,6 @@ class _Session:
 
     feed: SessionFeed | None = None
     position: Position | None = None
-    window: StrategyWindow | None = None
-    candles: tuple[Candle, ...] | None = None  # the window's candles, unpacked
     exposure: AccountExposure | None = None
     orders: dict[str, OrderState] = field(default_factory=dict)
     open_orders: set[str] = field(default_factory=set)  # ids of the orders not final
@@ -128,13 +136,23 @@ class _Session:
 class Backtest:
     """One run of one session spec over one market's candles."""
 
-    def __init__(self, spec: SessionSpec, session_id: str = "backtest", progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        spec: SessionSpec,
+        session_id: str = "backtest",
+        progress: Progress | None = None,
+        every_candle: bool = False,
+    ) -> None:
+        """``every_candle``: take every candle through the steps, quiet or not (as slow as the
+        agents; the same outcome, which is how the quiet skips are checked)."""
         self._spec = spec.derive(mode=SessionMode.PAPER)  # the paper venue, tracked as a paper session
         self._session_id = session_id
         self._progress = progress
         self._strategy = create(spec.strategy, spec.parameters)
         self._tables = _Session()
         self._venue: PaperVenue | None = None
+        self._held: tuple[Position | None, Holding] | None = None
+        self._every_candle = every_candle
 
     async def run(self, candles: Sequence[Candle], warmup: Sequence[Candle] = ()) -> Outcome:
         """Every candle of ``candles`` through the steps; ``warmup``: the candles before them. The
@@ -145,27 +163,42 @@ class Backtest:
     async def _run(self, candles: Sequence[Candle], warmup: Sequence[Candle]) -> Outcome:
         if not candles:
             return Outcome([], [], [], None, 0, 0)
-        linked = _linked([*warmup, *candles])
-        market = CandleMarket(self._spec.exchange, linked)
+        series = _unlinked([*warmup, *candles])  # as the strategy's windows hold them
+        first = len(series) - len(candles)
+        market = CandleMarket(self._spec.exchange, series)
         venue = self._venue = PaperVenue(market)
-        executor = Executor(lambda order: venue, self, timeout=ORDER_TIMEOUT_SECONDS, clock=lambda: market.clock)
-        run = linked[len(warmup) :]
-        state, instance = self._started(run[0].open_time)
+        executor = Executor(
+            lambda order: venue, self, timeout=ORDER_TIMEOUT_SECONDS, call_timeout=None, clock=lambda: market.clock
+        )
+        decided = decisions(self._strategy, series, first)
+        state, instance = self._started(series[first].open_time)
+        keep = max(self._strategy.warmup, 1)
         equity: list[tuple[datetime, Decimal]] = []
         in_market = 0
-        for done, candle in enumerate(run, 1):
+        for at in range(first, len(series)):
+            candle = series[at]
             market.clock = close_time(candle)
-            await self._settle(state, executor)
-            await self._candle(state, instance, candle, linked[: len(warmup)] if done == 1 else ())
-            await self._settle(state, executor)
+            decision = decided[at - first]
+            if at in (first, len(series) - 1) or not self._quiet(decision, candle):
+                await self._settle(state, executor)
+                published = candle.derive(previous_open=series[at - 1].open_time) if at else candle
+                await self._candle(state, instance, published, series[max(0, at + 1 - keep) : at + 1], decision)
+                await self._settle(state, executor)
             holding = self._holding(state)
-            equity.append((close_time(candle), holding.equity(candle.close)))
+            equity.append((market.clock, holding.equity(candle.close)))
             in_market += not holding.flat
             if self._progress is not None:
-                self._progress(done, len(run))
+                self._progress(at - first + 1, len(candles))
         await executor.close()
         tables = self._tables
-        return Outcome(tables.trades, list(tables.orders.values()), equity, tables.position, len(run), in_market)
+        return Outcome(tables.trades, list(tables.orders.values()), equity, tables.position, len(candles), in_market)
+
+    def _quiet(self, decision: Decision | None, candle: Candle) -> bool:
+        """Whether the candle's steps would change nothing the next candle's do not overwrite: the
+        strategy decides nothing, no order is open, and the tracker would only mark the position
+        (``tracking.quiet``). Such a candle is not taken through the steps; its equity is."""
+        tables = self._tables
+        return not self._every_candle and decision is None and not tables.open_orders and quiet(tables.position, candle)
 
     async def publish(self, events: list[VenueEvent]) -> None:
         """The executor's sink: venue events wait for the order agent's step (``_settle``)."""
@@ -185,20 +218,34 @@ class Backtest:
         return state, instance
 
     def _holding(self, state: SessionState) -> Holding:
+        """The session's money now (computed again only when its position changed)."""
         position = self._tables.position
-        return holding_of(position) if position is not None else Holding.of(state.spec.risk.capital)
+        if self._held is None or self._held[0] is not position:
+            holding = holding_of(position) if position is not None else Holding.of(state.spec.risk.capital)
+            self._held = (position, holding)
+        return self._held[1]
 
     # -- the strategy agent, then the tracker's feed and step
 
     async def _candle(
-        self, state: SessionState, instance: ActiveStrategy, candle: Candle, history: Sequence[Candle]
+        self,
+        state: SessionState,
+        instance: ActiveStrategy,
+        candle: Candle,
+        window: Sequence[Candle],
+        expected: Decision | None,
     ) -> None:
-        tables = self._tables
-        result = step(instance, tables.window, candle, self._strategy, history, tables.candles)
-        if result.window is None:
-            return
-        tables.window, tables.candles = result.window, result.candles
-        for request in result.requests:
+        """The strategy agent's decision at ``candle`` (as published, linked) on its ``window``,
+        then each of its requests through the tracker; ``expected``: the decision of the series."""
+        if expected is None:
+            made = Decided(None, price_updates(candle, instance.sessions))
+        else:
+            made = decide(instance, candle, window, self._strategy)
+            if made.signal is None or made.signal.direction is not expected.direction:
+                raise RuntimeError(
+                    f"strategy {instance.strategy}: its decisions at once and evaluate differ at {candle.open_time}"
+                )
+        for request in made.requests:
             await self._request(state, instance, request)
 
     async def _request(self, state: SessionState, instance: ActiveStrategy, request: SessionRequest) -> None:
@@ -264,8 +311,7 @@ class Backtest:
             if not tables.open_orders:
                 return
             open_orders = [tables.orders[order_id] for order_id in sorted(tables.open_orders)]
-            await executor.visit(open_orders)
-            await executor.drain()
+            await executor.visit_in_turn(open_orders)
             events, tables.events = tables.events, []
             if not events:
                 return
@@ -283,7 +329,7 @@ class Backtest:
             await self._account(state, account_event)
 
 
-def _linked(candles: Sequence[Candle]) -> list[Candle]:
-    """The candles in order, each linked to the one before (as the collector publishes them)."""
+def _unlinked(candles: Sequence[Candle]) -> list[Candle]:
+    """The candles in order, unlinked (the driver links a candle it publishes to the one before)."""
     ordered = sorted(candles, key=lambda c: c.open_time)
-    return [c.derive(previous_open=ordered[n - 1].open_time if n else None) for n, c in enumerate(ordered)]
+    return [c if c.previous_open is None else c.derive(previous_open=None) for c in ordered]

@@ -105,3 +105,31 @@ async def test_the_caller_s_decimal_context_changes_nothing_the_driver_computes(
         skewed = await run(spec_, 3000)
     assert [to_json(t) for t in skewed.trades] == [to_json(t) for t in plain.trades]
     assert skewed.equity == plain.equity and skewed.position == plain.position
+
+
+def _spec_of(strategy: str, parameters: dict[str, Any], **risk: str) -> SessionSpec:
+    data = to_json(spec({}, "10", "3", **risk))
+    return SessionSpec.from_data({**data, "strategy": strategy, "parameters": parameters})
+
+
+@pytest.mark.parametrize(
+    ("strategy", "parameters", "risk"),
+    [
+        ("sma_cross", {"fast": 10, "slow": 30}, {}),
+        ("sma_cross", {"fast": 5, "slow": 20}, {"stop_loss_pct": "0.4", "take_profit_pct": "0.6"}),
+        ("sma_cross", {"fast": 10, "slow": 30}, {"trailing_stop_pct": "0.3", "take_profit_pct": "1"}),
+        ("rsi_reversion", {"period": 7}, {"stop_loss_pct": "0.5"}),
+    ],
+)
+async def test_skipping_the_quiet_candles_changes_nothing_the_run_makes(
+    strategy: str, parameters: dict[str, Any], risk: dict[str, str]
+) -> None:
+    """The driver's skips against the driver taking every candle through the steps, as the agents do."""
+    spec_ = _spec_of(strategy, parameters, **risk)
+    fast = await Backtest(spec_).run(CANDLES[WARMUP:3500], CANDLES[:WARMUP])
+    every = await Backtest(spec_, every_candle=True).run(CANDLES[WARMUP:3500], CANDLES[:WARMUP])
+    assert len(every.trades) >= 10, "enough round trips to mean something"
+    assert [to_json(t) for t in fast.trades] == [to_json(t) for t in every.trades]
+    assert [to_json(o) for o in fast.orders] == [to_json(o) for o in every.orders]
+    assert fast.equity == every.equity and (fast.candles, fast.in_market) == (every.candles, every.in_market)
+    assert to_json(fast.position) == to_json(every.position)
