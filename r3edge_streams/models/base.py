@@ -41,7 +41,11 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
             raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__)
-        copy.__dict__["__evaluated_fields__"] = set()
+        # Faust coerces a field of records or generic type lazily, on its first read: a field the
+        # source read already holds its coerced value, so the copy need not coerce it again (a
+        # long list of records would be coerced anew on every copy); a changed field is, when read.
+        evaluated = self.__dict__.get("__evaluated_fields__") or set()
+        copy.__dict__["__evaluated_fields__"] = evaluated - fields.keys()
         enums = _enum_fields(type(self))
         for name, value in fields.items():
             setattr(copy, name, value)  # the field's descriptor coerces it, as construction does

@@ -284,3 +284,17 @@ def test_a_window_keeps_its_candles_exactly_and_compactly() -> None:
     window = StrategyWindow.of("st", candles, generation=2)
     assert window.candles() == candles and window.last_open == candles[-1].open_time
     assert len(window.dumps()) < len(b"".join(c.dumps() for c in candles)) / 3
+
+
+def test_a_derived_copy_keeps_the_coerced_fields_and_coerces_the_changed_ones() -> None:
+    """Faust coerces a list of records on its first read: a copy must not coerce the unchanged
+    ones again (a ledger's 1,000 verdicts on every event), and must coerce what it was given."""
+    from r3edge_streams.models import AccountExposure, Verdict
+
+    ledger = AccountExposure(account="a", verdicts=[Verdict(order_id=f"o{n}", accepted=True) for n in range(3)])
+    verdicts = ledger.verdicts  # read: coerced once
+    halted = ledger.derive(halted="cannot be read")
+    assert halted.verdicts is verdicts and halted.halted == "cannot be read"
+    given = ledger.derive(verdicts=[{"order_id": "x", "accepted": False, "reason": "no"}])
+    assert given.verdicts == [Verdict(order_id="x", accepted=False, reason="no")]
+    assert ledger.verdicts is verdicts and to_json(given)["verdicts"][0]["order_id"] == "x"
