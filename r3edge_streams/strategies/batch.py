@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from ..models import Candle
 from .base import Decision, Strategy
 
-Series = Callable[[Sequence[Candle]], "list[Decision | None] | None"]
+AtOnce = Callable[[Sequence[Candle]], "list[Decision | None] | None"]  # a strategy's ``decisions``
 
 
 def decisions(strategy: Strategy, series: Sequence[Candle], start: int) -> list[Decision | None]:
     """The strategy's decision at each candle of ``series[start:]``, as its windows give it."""
-    at_once: Series | None = getattr(strategy, "decisions", None)
+    at_once: AtOnce | None = getattr(strategy, "decisions", None)
     whole = at_once(series) if at_once is not None else None
     if whole is not None:
         if len(whole) != len(series):
