@@ -13,20 +13,32 @@ from typing import Any, ClassVar
 
 import faust
 
+from .construct import fast_init, stored_as_is, unchanged_type
+
 
 class Record(faust.Record, abstract=True, serializer="json", coerce=True, validation=True):
     """Base record: restores enums and checks money and time invariants after construction."""
 
     _enum_fields: ClassVar[dict[str, type[enum.Enum]]]
     _checked_fields: ClassVar[tuple[str, ...]]
+    _unchanged_types: ClassVar[dict[str, type | None]]
+    _lazy_fields: ClassVar[frozenset[str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__is_abstract__ and cls.__init__ is cls.__dict__.get("_model_init"):
+            cls.__init__ = fast_init(cls)  # type: ignore[method-assign]
 
     def __post_init__(self) -> None:
-        for name, kind in _enum_fields(type(self)).items():
-            value = getattr(self, name)
+        values = self.__dict__
+        cls = type(self)
+        lazy = _lazy_fields(cls)  # read through the descriptor, which coerces them now
+        for name, kind in _enum_fields(cls).items():
+            value = getattr(self, name) if name in lazy else values[name]
             if value is not None and not isinstance(value, kind):
                 setattr(self, name, kind(value))
-        for name in _checked_fields(type(self)):
-            value = getattr(self, name)
+        for name in _checked_fields(cls):
+            value = getattr(self, name) if name in lazy else values[name]
             checked = _checked(name, value)
             if checked is not value:
                 setattr(self, name, checked)
@@ -46,11 +58,20 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
         # long list of records would be coerced anew on every copy); a changed field is, when read.
         evaluated = self.__dict__.get("__evaluated_fields__") or set()
         copy.__dict__["__evaluated_fields__"] = evaluated - fields.keys()
-        enums = _enum_fields(type(self))
+        cls = type(self)
+        options = cls._options
+        enums = _enum_fields(cls)
+        descriptors = options.descriptors
+        kinds = _unchanged_types(cls)
         for name, value in fields.items():
-            setattr(copy, name, value)  # the field's descriptor coerces it, as construction does
+            if value is None and name in options.optionalset:
+                value = options.defaults[name]  # as construction takes None
+            if stored_as_is(descriptors[name], kinds[name], value):
+                current = value
+            else:
+                setattr(copy, name, value)  # the field's descriptor coerces it, as construction does
+                current = copy.__dict__[name]
             kind = enums.get(name)
-            current = copy.__dict__[name]
             if kind is not None and current is not None and not isinstance(current, kind):
                 copy.__dict__[name] = kind(current)
             else:
@@ -68,6 +89,24 @@ def _checked_fields(cls: type[Record]) -> tuple[str, ...]:
             if _unwrap_optional(typ) in (Decimal, datetime, Any) or not isinstance(_unwrap_optional(typ), type)
         )
         cls._checked_fields = cached
+    return cached
+
+
+def _lazy_fields(cls: type[Record]) -> frozenset[str]:
+    """The fields Faust coerces on their first read (of records or generic types)."""
+    cached = cls.__dict__.get("_lazy_fields")
+    if cached is None:
+        cached = frozenset(name for name, d in cls._options.descriptors.items() if d.lazy_coercion)
+        cls._lazy_fields = cached
+    return cached
+
+
+def _unchanged_types(cls: type[Record]) -> dict[str, type | None]:
+    """Each field's ``unchanged_type`` (what its setter stores as it is)."""
+    cached = cls.__dict__.get("_unchanged_types")
+    if cached is None:
+        cached = {name: unchanged_type(d) for name, d in cls._options.descriptors.items()}
+        cls._unchanged_types = cached
     return cached
 
 
@@ -92,6 +131,9 @@ def _unwrap_optional(typ: Any) -> Any:
 
 def _checked(name: str, value: Any) -> Any:
     """The value itself, or its UTC form; ValueError for NaN/inf or a naive datetime."""
+    kind = value.__class__
+    if kind is Decimal and value.is_finite() or kind is datetime and value.tzinfo is timezone.utc:
+        return value  # the common cases, at once
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValueError(f"{name}: must be a finite number, got {value}")
     if isinstance(value, datetime):
