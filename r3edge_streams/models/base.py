@@ -7,13 +7,14 @@ Out: records whose Decimal fields are finite, datetimes timezone-aware UTC, enum
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import faust
 
-from .construct import fast_init, stored_as_is, unchanged_type
+from .construct import already_coerced, fast_init, stored_as_is, unchanged_type
 
 
 class Record(faust.Record, abstract=True, serializer="json", coerce=True, validation=True):
@@ -23,6 +24,7 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
     _checked_fields: ClassVar[tuple[str, ...]]
     _unchanged_types: ClassVar[dict[str, type | None]]
     _lazy_fields: ClassVar[frozenset[str]]
+    _coerced_checks: ClassVar[dict[str, Callable[[Any], bool]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -63,6 +65,7 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
         enums = _enum_fields(cls)
         descriptors = options.descriptors
         kinds = _unchanged_types(cls)
+        lazy = _coerced_checks(cls)
         for name, value in fields.items():
             if value is None and name in options.optionalset:
                 value = options.defaults[name]  # as construction takes None
@@ -71,6 +74,8 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
             else:
                 setattr(copy, name, value)  # the field's descriptor coerces it, as construction does
                 current = copy.__dict__[name]
+            if name in lazy and lazy[name](current):
+                copy.__dict__["__evaluated_fields__"].add(name)  # already what its first read makes
             kind = enums.get(name)
             if kind is not None and current is not None and not isinstance(current, kind):
                 copy.__dict__[name] = kind(current)
@@ -98,6 +103,16 @@ def _lazy_fields(cls: type[Record]) -> frozenset[str]:
     if cached is None:
         cached = frozenset(name for name, d in cls._options.descriptors.items() if d.lazy_coercion)
         cls._lazy_fields = cached
+    return cached
+
+
+def _coerced_checks(cls: type[Record]) -> dict[str, Callable[[Any], bool]]:
+    """Each record-holding field's ``already_coerced`` check."""
+    cached = cls.__dict__.get("_coerced_checks")
+    if cached is None:
+        checks = {name: already_coerced(d) for name, d in cls._options.descriptors.items()}
+        cached = {name: check for name, check in checks.items() if check is not None}
+        cls._coerced_checks = cached
     return cached
 
 

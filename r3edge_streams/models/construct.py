@@ -12,9 +12,11 @@ step makes records), which this skips where it changes nothing.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from faust.models.fields import (
@@ -56,6 +58,28 @@ def stored_as_is(descriptor: Any, kind: type | None, value: Any) -> bool:
     return kind is not None and value is None and not descriptor.required
 
 
+def already_coerced(descriptor: Any) -> Callable[[Any], bool] | None:
+    """For a field Faust coerces on its first read that holds a record, an optional record or a
+    list of records: whether a value is already what that coercion would make of it (so the
+    field can be marked read); None for any other field."""
+    if not descriptor.lazy_coercion or descriptor.tag:
+        return None
+    typ = descriptor.type
+    args = [arg for arg in typing.get_args(typ) if arg is not type(None)]
+    if typing.get_origin(typ) is typing.Union and len(args) == 1:
+        typ = args[0]
+    if _is_record(typ):
+        return lambda value: value is None or isinstance(value, typ)
+    item = typing.get_args(typ)[0] if typing.get_origin(typ) is list else None
+    if item is not None and _is_record(item):
+        return lambda value: value.__class__ is list and all(map(isinstance, value, repeat(item)))
+    return None
+
+
+def _is_record(typ: Any) -> bool:
+    return isinstance(typ, type) and getattr(typ, "__is_model__", False) and not getattr(typ, "__is_abstract__", True)
+
+
 def fast_init(cls: Any) -> Callable[..., None]:
     """``cls.__init__`` as described above; ``cls`` must hold Faust's own in ``_model_init``."""
     options = cls._options
@@ -70,6 +94,10 @@ def fast_init(cls: Any) -> Callable[..., None]:
         kind = unchanged_type(options.descriptors[name])
         scope[f"_set_{name}_"] = options.descriptors[name].__set__
         scope[f"_type_{name}_"] = kind
+        coerced = already_coerced(options.descriptors[name])
+        if coerced is not None:
+            scope[f"_coerced_{name}_"] = coerced
+            body.append(f"    if _coerced_{name}_({name}): __d__['__evaluated_fields__'].add({name!r})")
         if kind is object:
             body.append(f"    __d__[{name!r}] = {name}")
         elif kind is not None:

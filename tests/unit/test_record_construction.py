@@ -99,11 +99,21 @@ def _seen(record: Record) -> dict[str, tuple[type, Any]]:
     return {name: (type(getattr(record, name)), getattr(record, name)) for name in record._options.fields}
 
 
+def _as_data(value: Any) -> list[Any]:
+    """A record, or a list of them, as decoded data would give them (all, and only the first)."""
+    if isinstance(value, Record):
+        return [value.asdict()]
+    if isinstance(value, list) and value and all(isinstance(item, Record) for item in value):
+        return [[item.asdict() for item in value], [value[0].asdict(), *value], [*value, "x"]]
+    return []
+
+
 def _cases() -> list[Any]:
     cases = []
     for cls in _records():
+        valid = _valid(cls)
         for name, descriptor in cls._options.descriptors.items():
-            tried = [*TRIED.get(type(descriptor), []), None]
+            tried = [*TRIED.get(type(descriptor), []), *_as_data(valid[name]), None]
             cases.append(pytest.param(cls, name, tried, id=f"{cls.__name__}.{name}"))
     return cases
 
