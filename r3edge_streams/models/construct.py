@@ -39,6 +39,8 @@ _UNCHANGED: dict[type, type] = {
     BooleanField: bool,
     FloatField: float,
 }
+#: the types whose subclasses' values are stored unchanged too (a str enum in a string field)
+_SUBCLASSES_TOO = (str, datetime)
 
 
 def unchanged_type(descriptor: Any) -> type | None:
@@ -54,6 +56,8 @@ def stored_as_is(descriptor: Any, kind: type | None, value: Any) -> bool:
     """Whether ``descriptor``'s setter would store ``value`` unchanged (``kind``: its
     ``unchanged_type``)."""
     if kind is object or (kind is not None and value.__class__ is kind):
+        return True
+    if kind in _SUBCLASSES_TOO and isinstance(value, kind):
         return True
     return kind is not None and value is None and not descriptor.required
 
@@ -102,7 +106,12 @@ def fast_init(cls: Any) -> Callable[..., None]:
             body.append(f"    __d__[{name!r}] = {name}")
         elif kind is not None:
             none = "" if options.descriptors[name].required else f" or {name} is None"
-            body.append(f"    if {name}.__class__ is _type_{name}_{none}: __d__[{name!r}] = {name}")
+            test = (
+                f"isinstance({name}, _type_{name}_)"
+                if kind in _SUBCLASSES_TOO
+                else f"{name}.__class__ is _type_{name}_"
+            )
+            body.append(f"    if {test}{none}: __d__[{name!r}] = {name}")
             body.append(f"    else: _set_{name}_(self, {name})")
         else:
             body.append(f"    _set_{name}_(self, {name})")

@@ -26,10 +26,18 @@ from r3edge_streams.models.base import Record
 T0 = datetime(2021, 3, 4, 5, 6, tzinfo=timezone.utc)
 PLUS_TWO = timezone(timedelta(hours=2))
 
+
+class _Exact(Decimal):
+    """A Decimal subclass: Faust's decimal field makes a plain Decimal of it."""
+
+
+class _Label(str):
+    """A str subclass: Faust's string field keeps it as it is."""
+
 #: values tried in a field, by its descriptor's class (None: also in every field)
 TRIED: dict[type, list[Any]] = {
-    StringField: ["abc", " padded ", 12, Decimal("1.5")],
-    DecimalField: [Decimal("1.50"), 3, "2.25", 1.5, Decimal("NaN"), Decimal("-Infinity"), "x", True],
+    StringField: ["abc", " padded ", 12, Decimal("1.5"), _Label("label")],
+    DecimalField: [Decimal("1.50"), _Exact("4.5"), 3, "2.25", 1.5, Decimal("NaN"), Decimal("-Infinity"), "x", True],
     DatetimeField: [T0, T0.astimezone(PLUS_TWO), "2021-03-04T05:06:00+00:00", datetime(2021, 3, 4), "soon", 7],
     IntegerField: [7, "8", True, 2.0, "x"],
     BooleanField: [True, False, 0, 1, "x"],
