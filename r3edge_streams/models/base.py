@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import faust
 
-from .construct import already_coerced, fast_init, stored_as_is, unchanged_type
+from .construct import compiled_checks, derive_setters, fast_init
 
 
 class Record(faust.Record, abstract=True, serializer="json", coerce=True, validation=True):
@@ -22,9 +22,9 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
 
     _enum_fields: ClassVar[dict[str, type[enum.Enum]]]
     _checked_fields: ClassVar[tuple[str, ...]]
-    _unchanged_types: ClassVar[dict[str, type | None]]
     _lazy_fields: ClassVar[frozenset[str]]
-    _coerced_checks: ClassVar[dict[str, Callable[[Any], bool]]]
+    _compiled_checks: ClassVar[Callable[[Record], None]]
+    _derive_setters: ClassVar[dict[str, Callable[[Record, Any], None]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -32,55 +32,28 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
             cls.__init__ = fast_init(cls)  # type: ignore[method-assign]
 
     def __post_init__(self) -> None:
-        values = self.__dict__
-        cls = type(self)
-        lazy = _lazy_fields(cls)  # read through the descriptor, which coerces them now
-        for name, kind in _enum_fields(cls).items():
-            value = getattr(self, name) if name in lazy else values[name]
-            if value is not None and not isinstance(value, kind):
-                setattr(self, name, kind(value))
-        for name in _checked_fields(cls):
-            value = getattr(self, name) if name in lazy else values[name]
-            checked = _checked(name, value)
-            if checked is not value:
-                setattr(self, name, checked)
+        _checks(type(self))(self)
 
     def derive(self, *objects: faust.Record, **fields: Any) -> Any:
         """A copy with ``fields`` changed: only they are coerced and checked again (the rest were
         when this record was made), which keeps deriving cheap on the hot paths."""
         if objects:
             return super().derive(*objects, **fields)
-        unknown = set(fields) - set(self._options.fields)
+        cls = type(self)
+        setters = _setters(cls)
+        unknown = [name for name in fields if name not in setters]
         if unknown:
-            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(unknown))}")
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
+            raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+        values = self.__dict__
+        copy = object.__new__(cls)
+        copy.__dict__.update(values)
         # Faust coerces a field of records or generic type lazily, on its first read: a field the
         # source read already holds its coerced value, so the copy need not coerce it again (a
         # long list of records would be coerced anew on every copy); a changed field is, when read.
-        evaluated = self.__dict__.get("__evaluated_fields__") or set()
-        copy.__dict__["__evaluated_fields__"] = evaluated - fields.keys()
-        cls = type(self)
-        options = cls._options
-        enums = _enum_fields(cls)
-        descriptors = options.descriptors
-        kinds = _unchanged_types(cls)
-        lazy = _coerced_checks(cls)
+        evaluated = values.get("__evaluated_fields__")
+        copy.__dict__["__evaluated_fields__"] = evaluated - fields.keys() if evaluated else set()
         for name, value in fields.items():
-            if value is None and name in options.optionalset:
-                value = options.defaults[name]  # as construction takes None
-            if stored_as_is(descriptors[name], kinds[name], value):
-                current = value
-            else:
-                setattr(copy, name, value)  # the field's descriptor coerces it, as construction does
-                current = copy.__dict__[name]
-            if name in lazy and lazy[name](current):
-                copy.__dict__["__evaluated_fields__"].add(name)  # already what its first read makes
-            kind = enums.get(name)
-            if kind is not None and current is not None and not isinstance(current, kind):
-                copy.__dict__[name] = kind(current)
-            else:
-                copy.__dict__[name] = _checked(name, current)
+            setters[name](copy, value)
         return copy
 
 
@@ -97,31 +70,30 @@ def _checked_fields(cls: type[Record]) -> tuple[str, ...]:
     return cached
 
 
+def _setters(cls: type[Record]) -> dict[str, Callable[[Record, Any], None]]:
+    """Per field, how ``derive`` stores a new value (as construction would), compiled once."""
+    cached = cls.__dict__.get("_derive_setters")
+    if cached is None:
+        cached = derive_setters(cls, _enum_fields(cls), _checked)
+        cls._derive_setters = cached
+    return cached
+
+
+def _checks(cls: type[Record]) -> Callable[[Record], None]:
+    """The record's invariants (enums restored, money finite, time UTC), compiled once."""
+    cached = cls.__dict__.get("_compiled_checks")
+    if cached is None:
+        cached = compiled_checks(cls, _enum_fields(cls), _checked_fields(cls), _lazy_fields(cls), _checked)
+        cls._compiled_checks = cached
+    return cached
+
+
 def _lazy_fields(cls: type[Record]) -> frozenset[str]:
     """The fields Faust coerces on their first read (of records or generic types)."""
     cached = cls.__dict__.get("_lazy_fields")
     if cached is None:
         cached = frozenset(name for name, d in cls._options.descriptors.items() if d.lazy_coercion)
         cls._lazy_fields = cached
-    return cached
-
-
-def _coerced_checks(cls: type[Record]) -> dict[str, Callable[[Any], bool]]:
-    """Each record-holding field's ``already_coerced`` check."""
-    cached = cls.__dict__.get("_coerced_checks")
-    if cached is None:
-        checks = {name: already_coerced(d) for name, d in cls._options.descriptors.items()}
-        cached = {name: check for name, check in checks.items() if check is not None}
-        cls._coerced_checks = cached
-    return cached
-
-
-def _unchanged_types(cls: type[Record]) -> dict[str, type | None]:
-    """Each field's ``unchanged_type`` (what its setter stores as it is)."""
-    cached = cls.__dict__.get("_unchanged_types")
-    if cached is None:
-        cached = {name: unchanged_type(d) for name, d in cls._options.descriptors.items()}
-        cls._unchanged_types = cached
     return cached
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from itertools import repeat
 from typing import Any
@@ -52,16 +52,6 @@ def unchanged_type(descriptor: Any) -> type | None:
     return _UNCHANGED.get(type(descriptor))
 
 
-def stored_as_is(descriptor: Any, kind: type | None, value: Any) -> bool:
-    """Whether ``descriptor``'s setter would store ``value`` unchanged (``kind``: its
-    ``unchanged_type``)."""
-    if kind is object or (kind is not None and value.__class__ is kind):
-        return True
-    if kind in _SUBCLASSES_TOO and isinstance(value, kind):
-        return True
-    return kind is not None and value is None and not descriptor.required
-
-
 def already_coerced(descriptor: Any) -> Callable[[Any], bool] | None:
     """For a field Faust coerces on its first read that holds a record, an optional record or a
     list of records: whether a value is already what that coercion would make of it (so the
@@ -84,37 +74,106 @@ def _is_record(typ: Any) -> bool:
     return isinstance(typ, type) and getattr(typ, "__is_model__", False) and not getattr(typ, "__is_abstract__", True)
 
 
+def compiled_checks(
+    cls: Any, enums: dict[str, type], checked: tuple[str, ...], lazy: frozenset[str], check: Callable[[str, Any], Any]
+) -> Callable[[Any], None]:
+    """The record's invariants as one function of an instance: each enum field holds its enum,
+    and each field of ``checked`` holds what ``check(name, value)`` makes of its value (a finite
+    Decimal or UTC time passes at once). A value changed is stored through the field's setter; a
+    field of ``lazy`` is read through its descriptor, which coerces it."""
+    scope: dict[str, Any] = {"_check_": check, "_Decimal_": Decimal, "_datetime_": datetime, "_utc_": timezone.utc}
+    body = ["    __d__ = self.__dict__"]
+    for name, kind in enums.items():
+        scope[f"_enum_{name}_"] = kind
+        read = f"self.{name}" if name in lazy else f"__d__[{name!r}]"
+        body.append(f"    v = {read}")
+        body.append(f"    if v is not None and not isinstance(v, _enum_{name}_): self.{name} = _enum_{name}_(v)")
+    for name in checked:
+        read = f"self.{name}" if name in lazy else f"__d__[{name!r}]"
+        body.append(f"    v = {read}")
+        body.append(
+            "    if v is not None and not (v.__class__ is _Decimal_ and v.is_finite()"
+            " or v.__class__ is _datetime_ and v.tzinfo is _utc_):"
+        )
+        body.append(f"        c = _check_({name!r}, v)")
+        body.append(f"        if c is not v: self.{name} = c")
+    source = "\n".join(["def __checks__(self):", *body, "    return None"])
+    checks: Callable[[Any], None] = _compiled(source, "__checks__", scope, f"{cls.__qualname__}.__checks__")
+    return checks
+
+
+def _store(name: str, descriptor: Any, optional: bool, default: Any, scope: dict[str, Any]) -> list[str]:
+    """Lines that store local ``name`` in the instance dict ``__d__`` as the field's setter would
+    (the optional field's default for None; the value as it is where the setter would not change
+    it), marking a field of records read when it already holds records."""
+    lines = []
+    if optional:
+        scope[f"_default_{name}_"] = default
+        lines.append(f"if {name} is None: {name} = _default_{name}_")
+    kind = unchanged_type(descriptor)
+    scope[f"_set_{name}_"] = descriptor.__set__
+    scope[f"_type_{name}_"] = kind
+    coerced = already_coerced(descriptor)
+    if coerced is not None:
+        scope[f"_coerced_{name}_"] = coerced
+        lines.append(f"if _coerced_{name}_({name}): __d__['__evaluated_fields__'].add({name!r})")
+    if kind is object:
+        lines.append(f"__d__[{name!r}] = {name}")
+    elif kind is not None:
+        none = "" if descriptor.required else f" or {name} is None"
+        test = f"isinstance({name}, _type_{name}_)" if kind in _SUBCLASSES_TOO else f"{name}.__class__ is _type_{name}_"
+        lines.append(f"if {test}{none}: __d__[{name!r}] = {name}")
+        lines.append(f"else: _set_{name}_(self, {name})")
+    else:
+        lines.append(f"_set_{name}_(self, {name})")
+    return lines
+
+
+def _compiled(source: str, name: str, scope: dict[str, Any], where: str) -> Any:
+    exec(compile(source, f"<{where}>", "exec"), scope)  # noqa: S102 - generated from field names
+    function = scope[name]
+    function.__sourcecode__ = source
+    return function
+
+
+def derive_setters(
+    cls: Any, enums: dict[str, type], check: Callable[[str, Any], Any]
+) -> dict[str, Callable[[Any, Any], None]]:
+    """For ``derive``: per field, a function that stores a new value in a copy as construction
+    would (coerced, its enum restored, ``check``ed), leaving the other fields as they are."""
+    options = cls._options
+    setters = {}
+    for name, descriptor in options.descriptors.items():
+        scope: dict[str, Any] = {"_check_": check, "_Decimal_": Decimal, "_datetime_": datetime, "_utc_": timezone.utc}
+        optional = name in options.optionalset
+        lines = _store(name, descriptor, optional, options.defaults.get(name), scope)
+        lines.append(f"{name} = __d__[{name!r}]")
+        if name in enums:
+            scope["_enum_"] = enums[name]
+            lines.append(f"if {name} is not None and not isinstance({name}, _enum_): __d__[{name!r}] = _enum_({name})")
+        else:
+            lines.append(
+                f"if {name} is not None and not ({name}.__class__ is _Decimal_ and {name}.is_finite()"
+                f" or {name}.__class__ is _datetime_ and {name}.tzinfo is _utc_):"
+            )
+            lines.append(f"    __d__[{name!r}] = _check_({name!r}, {name})")
+        source = "\n".join(
+            [f"def __store__(self, {name}):", "    __d__ = self.__dict__", *(f"    {line}" for line in lines)]
+        )
+        setters[name] = _compiled(source, "__store__", scope, f"{cls.__qualname__}.derive.{name}")
+    return setters
+
+
 def fast_init(cls: Any) -> Callable[..., None]:
     """``cls.__init__`` as described above; ``cls`` must hold Faust's own in ``_model_init``."""
     options = cls._options
     names = list(options.fieldpos.values())
     optional = options.optionalset
-    scope: dict[str, Any] = {"__faust_init__": cls._model_init, "__defaults__": options.defaults}
+    scope: dict[str, Any] = {"__faust_init__": cls._model_init}
     body: list[str] = []
     for name in names:
-        if name in optional:
-            scope[f"_default_{name}_"] = options.defaults[name]
-            body.append(f"    if {name} is None: {name} = _default_{name}_")
-        kind = unchanged_type(options.descriptors[name])
-        scope[f"_set_{name}_"] = options.descriptors[name].__set__
-        scope[f"_type_{name}_"] = kind
-        coerced = already_coerced(options.descriptors[name])
-        if coerced is not None:
-            scope[f"_coerced_{name}_"] = coerced
-            body.append(f"    if _coerced_{name}_({name}): __d__['__evaluated_fields__'].add({name!r})")
-        if kind is object:
-            body.append(f"    __d__[{name!r}] = {name}")
-        elif kind is not None:
-            none = "" if options.descriptors[name].required else f" or {name} is None"
-            test = (
-                f"isinstance({name}, _type_{name}_)"
-                if kind in _SUBCLASSES_TOO
-                else f"{name}.__class__ is _type_{name}_"
-            )
-            body.append(f"    if {test}{none}: __d__[{name!r}] = {name}")
-            body.append(f"    else: _set_{name}_(self, {name})")
-        else:
-            body.append(f"    _set_{name}_(self, {name})")
+        lines = _store(name, options.descriptors[name], name in optional, options.defaults.get(name), scope)
+        body.extend(f"    {line}" for line in lines)
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
     if options.validation:
@@ -134,8 +193,6 @@ def fast_init(cls: Any) -> Callable[..., None]:
         "    __d__['__evaluated_fields__'] = set()",
         *body,
     ])  # fmt: skip
-    exec(compile(source, f"<{cls.__qualname__}.__init__>", "exec"), scope)  # noqa: S102 - generated from field names
-    init: Callable[..., None] = scope["__init__"]
+    init: Callable[..., None] = _compiled(source, "__init__", scope, f"{cls.__qualname__}.__init__")
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__sourcecode__ = source  # type: ignore[attr-defined]
     return init

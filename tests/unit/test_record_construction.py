@@ -34,6 +34,7 @@ class _Exact(Decimal):
 class _Label(str):
     """A str subclass: Faust's string field keeps it as it is."""
 
+
 #: values tried in a field, by its descriptor's class (None: also in every field)
 TRIED: dict[type, list[Any]] = {
     StringField: ["abc", " padded ", 12, Decimal("1.5"), _Label("label")],
