@@ -130,6 +130,7 @@ class _Session:
     orders: dict[str, OrderState] = field(default_factory=dict)
     open_orders: set[str] = field(default_factory=set)  # ids of the orders not final
     trades: list[Trade] = field(default_factory=list)
+    trade_numbers: set[int] = field(default_factory=set)  # of ``trades``: the tracker's log keeps each once
     events: list[VenueEvent] = field(default_factory=list)
 
 
@@ -260,8 +261,9 @@ class Backtest:
     async def _tracked(self, state: SessionState, tracked: Tracked) -> None:
         """The tracker's results, its table first: what comes back of its order finds it written."""
         tables = self._tables
-        if tracked.trade is not None and all(t.number != tracked.trade.number for t in tables.trades):
+        if tracked.trade is not None and tracked.trade.number not in tables.trade_numbers:
             tables.trades.append(tracked.trade)
+            tables.trade_numbers.add(tracked.trade.number)
         if tracked.position is not None:
             tables.position = tracked.position
         if tracked.order is not None:
