@@ -64,6 +64,18 @@ def reserve(
     earlier = earlier_verdict(exposure, order_id)
     if earlier is not None:
         return exposure, earlier
+    return admit(exposure, order_id, session_id, notional, limits, at)
+
+
+def admit(
+    exposure: AccountExposure,
+    order_id: str,
+    session_id: str,
+    notional: Decimal,
+    limits: AccountLimits,
+    at: datetime | None = None,
+) -> tuple[AccountExposure, Verdict]:
+    """``reserve`` for an order with no earlier verdict (the caller looked): decided now."""
     reason = _over_limits(exposure, notional, limits, at)
     verdict = Verdict(order_id=order_id, accepted=reason is None, reason=reason or "")
     reservations = exposure.reservations
@@ -100,14 +112,24 @@ def release_position(exposure: AccountExposure, session_id: str, at: datetime | 
     """The position of ``session_id`` closed at event time ``at``: what its entries held is
     released from then on (without ``at``: at once, for every event time)."""
     kept: list[Reservation] = []
+    released = 0
     for r in exposure.reservations:
-        if not (r.held and r.session_id == session_id and r.until is None):
-            kept.append(r)
-        elif at is not None:
-            kept.append(r.derive(until=at))
-    released = [r for r in kept if r.until is not None]
-    forgotten = {id(r) for r in released[: max(0, len(released) - KEPT_RELEASED)]}
-    return _with(exposure, [r for r in kept if id(r) not in forgotten])
+        if r.held and r.until is None and r.session_id == session_id:
+            if at is None:
+                continue
+            r = r.derive(until=at)
+        kept.append(r)
+        released += r.until is not None
+    excess = released - KEPT_RELEASED  # forget the oldest released holds beyond those kept
+    if excess > 0:
+        trimmed: list[Reservation] = []
+        for r in kept:
+            if excess > 0 and r.until is not None:
+                excess -= 1
+            else:
+                trimmed.append(r)
+        kept = trimmed
+    return _with(exposure, kept)
 
 
 def _with(exposure: AccountExposure, reservations: list[Reservation]) -> AccountExposure:

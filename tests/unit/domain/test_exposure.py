@@ -94,8 +94,13 @@ def test_an_entry_decided_before_a_release_but_arriving_after_it_counts_the_rele
 
 
 def test_released_holds_are_kept_only_a_while() -> None:
+    """The oldest released holds are forgotten first; a hold still open is never forgotten."""
     ledger, moment = empty(), datetime(2017, 11, 6, tzinfo=timezone.utc)
+    ledger, _ = reserve(ledger, "open", "s-open", d(2), LIMITS, moment)
+    ledger = settle(ledger, "open", d(2))
     for n in range(KEPT_RELEASED + 50):
         ledger, _ = reserve(ledger, f"o{n}", f"s{n}", d(1), LIMITS, moment)
         ledger = release_position(settle(ledger, f"o{n}", d(1)), f"s{n}", moment)
-    assert len(ledger.reservations) == KEPT_RELEASED and committed(ledger) == 0
+    kept = [r.order_id for r in ledger.reservations]
+    assert kept == ["open", *(f"o{n}" for n in range(50, KEPT_RELEASED + 50))]
+    assert committed(ledger) == 2
