@@ -227,6 +227,8 @@ def quiet(position: Position | None, candle: Candle) -> bool:
         return False
     if position.quantity == _ZERO:
         return True
+    if position.stop_loss is None and position.take_profit is None and position.best_price is None:
+        return True  # no level to fire, none to move (a trailing stop moves with its best price)
     levels = levels_of(position)
     return triggered(levels, candle) is None and advanced(levels, candle) == levels
 
