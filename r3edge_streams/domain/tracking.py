@@ -225,12 +225,20 @@ def quiet(position: Position | None, candle: Candle) -> bool:
     driver skips such candles' steps; the next candle it takes leaves the position as if it had not."""
     if position is None or position.in_flight is not None:
         return False
-    if position.quantity == _ZERO:
+    if inert(position):
         return True
-    if position.stop_loss is None and position.take_profit is None and position.best_price is None:
-        return True  # no level to fire, none to move (a trailing stop moves with its best price)
     levels = levels_of(position)
     return triggered(levels, candle) is None and advanced(levels, candle) == levels
+
+
+def inert(position: Position | None) -> bool:
+    """Whether every candle is ``quiet`` for ``position``: none in flight, and flat or without a
+    level to fire or move (a trailing stop moves with its best price)."""
+    if position is None or position.in_flight is not None:
+        return False
+    if position.quantity == _ZERO:
+        return True
+    return position.stop_loss is None and position.take_profit is None and position.best_price is None
 
 
 def _missed(held: Position, candle: Candle) -> bool:

@@ -37,10 +37,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 
-from ..domain.candles import EPOCH, Fetched, close_time
+from ..domain.candles import EPOCH, Fetched, close_time, timeframe_delta
 from ..domain.execution import on_order, on_venue_event
 from ..domain.exposure import AccountLimits
 from ..domain.fanout import price_updates
@@ -49,7 +49,7 @@ from ..domain.ledger import Holding
 from ..domain.money import on_account_event, sizing
 from ..domain.numbers import engine_context
 from ..domain.sessions import strategy_instance_id
-from ..domain.tracking import Tracked, holding_of, on_report, on_request, quiet
+from ..domain.tracking import Tracked, holding_of, inert, on_report, on_request, quiet
 from ..exchanges.paper import PaperVenue
 from ..models import (
     AccountEvent,
@@ -121,6 +121,29 @@ class CandleMarket:
 
 
 @dataclass
+class _Run:
+    """One run's series (warm-up first), its decisions (``decided[i]`` of candle ``first + i``),
+    the market port (its clock) and the executor, and what the run made so far."""
+
+    series: list[Candle]
+    first: int
+    decided: list[Decision | None]
+    market: CandleMarket
+    executor: Executor
+    keep: int  # the strategy's window
+    ahead: list[int] = field(default_factory=list)  # the series' indices of the decisions, in order
+    delta: timedelta = timedelta(0)  # the candles' timeframe
+    last_taken: datetime | None = None  # the open time of the last candle the strategy published
+    equity: list[tuple[datetime, Decimal]] = field(default_factory=list)
+    in_market: int = 0
+
+    def __post_init__(self) -> None:
+        self.ahead = [self.first + i for i, d in enumerate(self.decided) if d is not None]
+        self.delta = timeframe_delta(self.series[self.first].timeframe)
+        self.last_taken = self.series[self.first - 1].open_time if self.first else None
+
+
+@dataclass
 class _Session:
     """The tables of the run, each written by its step as its agent writes it."""
 
@@ -172,34 +195,60 @@ class Backtest:
             lambda order: venue, self, timeout=ORDER_TIMEOUT_SECONDS, call_timeout=None, clock=lambda: market.clock
         )
         decided = decisions(self._strategy, series, first)
+        run = _Run(series, first, decided, market, executor, keep=max(self._strategy.warmup, 1))
         state, instance = self._started(series[first].open_time)
-        keep = max(self._strategy.warmup, 1)
-        equity: list[tuple[datetime, Decimal]] = []
-        in_market = 0
-        for at in range(first, len(series)):
-            candle = series[at]
-            market.clock = close_time(candle)
-            decision = decided[at - first]
-            if at in (first, len(series) - 1) or not self._quiet(decision, candle):
-                await self._settle(state, executor)
-                published = candle.derive(previous_open=series[at - 1].open_time) if at else candle
-                await self._candle(state, instance, published, series[max(0, at + 1 - keep) : at + 1], decision)
-                await self._settle(state, executor)
-            holding = self._holding(state)
-            equity.append((market.clock, holding.equity(candle.close)))
-            in_market += not holding.flat
-            if self._progress is not None:
-                self._progress(at - first + 1, len(candles))
+        at = first
+        while at < len(series):
+            skipped = self._skippable(run, at)
+            if not skipped:
+                await self._take(run, state, instance, at)
+            stop = at + max(skipped, 1)
+            self._mark(run, state, at, stop)
+            at = stop
         await executor.close()
         tables = self._tables
-        return Outcome(tables.trades, list(tables.orders.values()), equity, tables.position, len(candles), in_market)
+        return Outcome(tables.trades, list(tables.orders.values()), run.equity, tables.position, len(candles),
+                       run.in_market)  # fmt: skip
 
-    def _quiet(self, decision: Decision | None, candle: Candle) -> bool:
-        """Whether the candle's steps would change nothing the next candle's do not overwrite: the
-        strategy decides nothing, no order is open, and the tracker would only mark the position
-        (``tracking.quiet``). Such a candle is not taken through the steps; its equity is."""
-        tables = self._tables
-        return not self._every_candle and decision is None and not tables.open_orders and quiet(tables.position, candle)
+    def _skippable(self, run: _Run, at: int) -> int:
+        """How many candles from ``at`` on are quiet (0: take this one): the strategy decides
+        nothing, no order is open and the tracker would only mark the position (``tracking.quiet``;
+        while it is ``inert``, every candle up to the next decision is). The first and last
+        candles are always taken."""
+        last = len(run.series) - 1
+        if self._every_candle or at in (run.first, last) or run.decided[at - run.first] is not None:
+            return 0
+        position = self._tables.position
+        if self._tables.open_orders or not quiet(position, run.series[at]):
+            return 0
+        if not inert(position):
+            return 1
+        ahead = bisect.bisect_left(run.ahead, at)
+        return min(run.ahead[ahead] if ahead < len(run.ahead) else last, last) - at
+
+    async def _take(self, run: _Run, state: SessionState, instance: ActiveStrategy, at: int) -> None:
+        """Candle ``at`` through the steps: the orders it fills, then (unless the candle is quiet
+        once they are settled) the strategy's decision and the tracker, then what they ordered."""
+        candle, decision = run.series[at], run.decided[at - run.first]
+        run.market.clock = close_time(candle)
+        await self._settle(state, run.executor)
+        if self._skippable(run, at):
+            return
+        published = candle.derive(previous_open=run.last_taken) if run.last_taken is not None else candle
+        window = run.series[max(0, at + 1 - run.keep) : at + 1]
+        await self._candle(state, instance, published, window, decision)
+        await self._settle(state, run.executor)
+        run.last_taken = candle.open_time
+
+    def _mark(self, run: _Run, state: SessionState, start: int, stop: int) -> None:
+        """The equity at the close of candles ``start`` to ``stop`` (excluded), the position as it is."""
+        holding = self._holding(state)
+        delta = run.delta
+        run.equity.extend([(c.open_time + delta, holding.equity(c.close)) for c in run.series[start:stop]])
+        if not holding.flat:
+            run.in_market += stop - start
+        if self._progress is not None:
+            self._progress(stop - run.first, len(run.series) - run.first)
 
     async def publish(self, events: list[VenueEvent]) -> None:
         """The executor's sink: venue events wait for the order agent's step (``_settle``)."""
