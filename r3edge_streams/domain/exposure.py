@@ -17,10 +17,13 @@ what the account's reconciliation compares with the exchange's open orders.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
+from typing import Any
 
 from ..models.exposure import AccountExposure, Reservation, Verdict
 
@@ -30,6 +33,7 @@ KEPT_VERDICTS = 1000
 KEPT_RELEASED = 200
 
 _order_id = attrgetter("order_id")
+_until = attrgetter("until")
 
 
 @dataclass(frozen=True)
@@ -64,18 +68,6 @@ def reserve(
     earlier = earlier_verdict(exposure, order_id)
     if earlier is not None:
         return exposure, earlier
-    return admit(exposure, order_id, session_id, notional, limits, at)
-
-
-def admit(
-    exposure: AccountExposure,
-    order_id: str,
-    session_id: str,
-    notional: Decimal,
-    limits: AccountLimits,
-    at: datetime | None = None,
-) -> tuple[AccountExposure, Verdict]:
-    """``reserve`` for an order with no earlier verdict (the caller looked): decided now."""
     reason = _over_limits(exposure, notional, limits, at)
     verdict = Verdict(order_id=order_id, accepted=reason is None, reason=reason or "")
     reservations = exposure.reservations
@@ -89,9 +81,11 @@ def admit(
 def _over_limits(
     exposure: AccountExposure, notional: Decimal, limits: AccountLimits, at: datetime | None
 ) -> str | None:
-    total = committed(exposure, at)
-    if limits.max_notional is not None and total + notional > limits.max_notional:
-        return f"account {exposure.account}: exposure {total} + {notional} would exceed its limit {limits.max_notional}"
+    if limits.max_notional is not None:
+        total = committed(exposure, at)
+        if total + notional > limits.max_notional:
+            return (f"account {exposure.account}: exposure {total} + {notional} would exceed its limit "
+                    f"{limits.max_notional}")  # fmt: skip
     if limits.max_open_orders is not None and open_orders(exposure) + 1 > limits.max_open_orders:
         return f"account {exposure.account}: {limits.max_open_orders} open orders already (its limit)"
     return None
@@ -99,37 +93,47 @@ def _over_limits(
 
 def settle(exposure: AccountExposure, order_id: str, filled_notional: Decimal) -> AccountExposure:
     """Entry ``order_id`` ended: what it filled is held by the position, the rest released."""
-    kept: list[Reservation] = []
-    for reservation in exposure.reservations:
-        if reservation.order_id != order_id or reservation.held:
-            kept.append(reservation)
-        elif filled_notional > 0:
-            kept.append(reservation.derive(notional=filled_notional, held=True))
+    kept = list(exposure.reservations)
+    for i in reversed(_places(list(map(_order_id, kept)), order_id)):
+        reservation = kept[i]
+        if reservation.held:
+            continue
+        if filled_notional > 0:
+            kept[i] = reservation.derive(notional=filled_notional, held=True)
+        else:
+            del kept[i]
     return _with(exposure, kept)
 
 
 def release_position(exposure: AccountExposure, session_id: str, at: datetime | None = None) -> AccountExposure:
     """The position of ``session_id`` closed at event time ``at``: what its entries held is
-    released from then on (without ``at``: at once, for every event time)."""
-    kept: list[Reservation] = []
-    released = 0
-    for r in exposure.reservations:
-        if r.held and r.until is None and r.session_id == session_id:
+    released from then on (without ``at``: at once, for every event time). The oldest released
+    holds beyond ``KEPT_RELEASED`` are forgotten."""
+    kept = list(exposure.reservations)
+    untils = list(map(_until, kept))  # None: an open entry or a hold not released (a few of them)
+    for i in reversed(_places(untils, None)):
+        r = kept[i]
+        if r.held and r.session_id == session_id:
             if at is None:
-                continue
-            r = r.derive(until=at)
-        kept.append(r)
-        released += r.until is not None
-    excess = released - KEPT_RELEASED  # forget the oldest released holds beyond those kept
-    if excess > 0:
-        trimmed: list[Reservation] = []
-        for r in kept:
-            if excess > 0 and r.until is not None:
-                excess -= 1
+                del kept[i], untils[i]
             else:
-                trimmed.append(r)
-        kept = trimmed
+                kept[i], untils[i] = r.derive(until=at), at
+    excess = len(untils) - untils.count(None) - KEPT_RELEASED
+    if excess > 0:
+        oldest = set(itertools.islice((i for i, until in enumerate(untils) if until is not None), excess))
+        kept = [r for i, r in enumerate(kept) if i not in oldest]
     return _with(exposure, kept)
+
+
+def _places(values: list[Any], value: Any) -> list[int]:
+    """The indices of ``value`` in ``values`` (found at C speed: the ledger's lists are long)."""
+    found: list[int] = []
+    start = 0
+    with contextlib.suppress(ValueError):
+        while True:
+            start = values.index(value, start) + 1
+            found.append(start - 1)
+    return found
 
 
 def _with(exposure: AccountExposure, reservations: list[Reservation]) -> AccountExposure:

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from ..models import AccountAction, AccountEvent, AccountExposure, Order, OrderPurpose, OrderStatus, RawOrder
 from ..models.orders import ExecutionReport
-from .exposure import AccountLimits, admit, earlier_verdict, ended, halted_verdict, opened, release_position, settle
+from .exposure import AccountLimits, earlier_verdict, ended, halted_verdict, opened, release_position, reserve, settle
 from .sizing import Refused, size_entry, size_exit
 from .venue import MarketRules
 
@@ -122,11 +122,7 @@ def _new_order(current: AccountExposure, event: AccountEvent, order: Order, limi
                                                             event.at, order))  # fmt: skip
         return AccountDecision(opened(current, order.order_id), order=order)
     else:
-        after, verdict = (
-            (current, earlier)
-            if earlier is not None
-            else admit(current, order.order_id, order.session_id, order.notional, limits, event.at)
-        )
+        after, verdict = reserve(current, order.order_id, order.session_id, order.notional, limits, event.at)
     if verdict.accepted:
         return AccountDecision(opened(after, order.order_id), order=order)
     return AccountDecision(after, report=rejected(order.order_id, order.session_id, verdict.reason, event.at, order))
