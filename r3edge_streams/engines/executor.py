@@ -185,20 +185,30 @@ def _reflects(state: OrderState, event: VenueEvent) -> bool:
 
 
 def _from_venue(state: OrderState, found: VenueOrder, status: OrderStatus, reason: str | None) -> VenueEvent | None:
-    """The venue's news as an event; each fill dated by the candle it happened in (a paper fill's
-    time is its candle's open already; a live trade's is the exchange's moment)."""
+    """The venue's news as an event (None: nothing new); each fill dated by the candle it happened
+    in (a paper fill's time is its candle's open already; a live trade's is the exchange's moment)."""
+    known = {f.trade_id for f in state.fills}
+    if state.placed and status is state.status and all(f.trade_id in known for f in found.fills):
+        return None
     frame = state.order.timeframe
     fills = [OrderFill(trade_id=f.trade_id, quantity=f.quantity, price=f.price, fee=f.fee, at=f.at,
                        fee_currency=f.fee_currency, candle_time=floor_time(f.at, frame))
              for f in found.fills]  # fmt: skip
-    known = {f.trade_id for f in state.fills}
-    if state.placed and status is state.status and all(f.trade_id in known for f in fills):
-        return None  # nothing new
-    event = _event(state, status, max([state.updated_at, *(f.at for f in fills)]), reason=reason)
-    return event.derive(fills=fills, venue_order_id=found.venue_order_id,
-                        event_id=f"{state.order.order_id}:{status.value}:{len(fills)}")  # fmt: skip
+    at = max([state.updated_at, *(f.at for f in fills)])
+    return _event(state, status, at, reason=reason, fills=fills, venue_order_id=found.venue_order_id)
 
 
-def _event(state: OrderState, status: OrderStatus, at: datetime, reason: str | None = None) -> VenueEvent:
-    return VenueEvent(event_id=f"{state.order.order_id}:{status.value}:{len(state.fills)}",
-                      order_id=state.order.order_id, status=status, at=at, reason=reason)  # fmt: skip
+def _event(
+    state: OrderState,
+    status: OrderStatus,
+    at: datetime,
+    reason: str | None = None,
+    fills: list[OrderFill] | None = None,
+    venue_order_id: str | None = None,
+) -> VenueEvent:
+    """An event of ``state``'s order: ``fills`` (the venue's, all of them) when it tells them, else
+    none; its id names the order, the status and the number of fills known with it."""
+    count = len(state.fills) if fills is None else len(fills)
+    return VenueEvent(event_id=f"{state.order.order_id}:{status.value}:{count}", order_id=state.order.order_id,
+                      status=status, at=at, reason=reason, fills=fills or [],
+                      venue_order_id=venue_order_id)  # fmt: skip
