@@ -113,16 +113,17 @@ def on_account_event(exposure: AccountExposure | None, event: AccountEvent, limi
 
 def _new_order(current: AccountExposure, event: AccountEvent, order: Order, limits: AccountLimits) -> AccountDecision:
     """An entry reserves (or is refused), an exit passes; nothing new while the account is halted."""
-    earlier = earlier_verdict(current, order.order_id)
-    if current.halted and earlier is None and order.order_id not in current.open_orders:
-        after, verdict = halted_verdict(current, order.order_id)
+    order_id = order.order_id
+    if current.halted and order_id not in current.open_orders and earlier_verdict(current, order_id) is None:
+        after, verdict = halted_verdict(current, order_id)
     elif event.action is AccountAction.PASS:
+        earlier = earlier_verdict(current, order_id)
         if earlier is not None and not earlier.accepted:
             return AccountDecision(current, report=rejected(order.order_id, order.session_id, earlier.reason,
                                                             event.at, order))  # fmt: skip
         return AccountDecision(opened(current, order.order_id), order=order)
-    else:
-        after, verdict = reserve(current, order.order_id, order.session_id, order.notional, limits, event.at)
+    else:  # an entry: reserved, or refused, or the verdict it got before (a redelivery)
+        after, verdict = reserve(current, order_id, order.session_id, order.notional, limits, event.at)
     if verdict.accepted:
         return AccountDecision(opened(after, order.order_id), order=order)
     return AccountDecision(after, report=rejected(order.order_id, order.session_id, verdict.reason, event.at, order))
