@@ -2,12 +2,16 @@
 and the same strategy: an SMA crossover (long only, fills at the next candle's open, a fee per
 fill) over the real candles of ``tests/data`` (13,681 one-minute candles, the first 100 as warm-up).
 
-Prints candles per second of each (the best of ``--repeat`` runs, after one warm-up run), the
-ratio (driver / backtesting.py: at least 1 is the target) and each engine's number of trades (the
-same rules, so about the same number). backtesting.py is a benchmark-only dependency
+Prints candles per second of each (the best of ``--repeat`` runs, after one warm-up run, the two
+taking turns), the ratio (driver / backtesting.py: at least 1 is the target) and each engine's
+number of trades (the same rules, so about the same number). backtesting.py is a benchmark-only dependency
 (``pip install -e .[bench]``). It asserts nothing.
 
     .venv/bin/python benchmarks/backtest_speed.py [--fast 10] [--slow 30] [--repeat 3] [--profile]
+    .venv/bin/python benchmarks/backtest_speed.py --grid [--repeat 3]
+
+``--grid`` measures several parameter pairs from many trades to few (the driver's cost grows with
+the round trips, backtesting.py's hardly) and prints one row of each.
 """
 
 from __future__ import annotations
@@ -92,15 +96,36 @@ def theirs(fast: int, slow: int) -> Callable[[], int]:
     return run
 
 
-def best(run: Callable[[], int], repeat: int) -> tuple[float, int]:
-    """The shortest of ``repeat`` timed runs (after one untimed), and its trade count."""
-    trades = run()
-    times = []
+def best(runs: list[Callable[[], int]], repeat: int) -> list[tuple[float, int]]:
+    """Per run, the shortest of ``repeat`` timed calls (after one untimed) and its trade count; the
+    runs take turns, so a passing slowdown of the machine weighs on each alike."""
+    trades = [run() for run in runs]
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeat):
-        started = time.perf_counter()
-        trades = run()
-        times.append(time.perf_counter() - started)
-    return min(times), trades
+        for i, run in enumerate(runs):
+            started = time.perf_counter()
+            trades[i] = run()
+            times[i].append(time.perf_counter() - started)
+    return [(min(t), n) for t, n in zip(times, trades, strict=True)]
+
+
+#: from many trades (the default's 276 round trips) to few
+GRID = [(10, 30), (20, 60), (30, 100), (50, 200), (100, 400)]
+
+
+def measured(fast: int, slow: int, repeat: int) -> tuple[float, int, float, int]:
+    """The best times and trade counts of the driver and of backtesting.py, in this order."""
+    (driver_time, driver_trades), (ref_time, ref_trades) = best([ours(fast, slow), theirs(fast, slow)], repeat)
+    return driver_time, driver_trades, ref_time, ref_trades
+
+
+def grid(count: int, repeat: int) -> None:
+    print(f"candles: {count}, sma_cross, fee {FEE_BPS} bps (candles/s; ratio: driver / backtesting.py)")
+    print(f"{'fast/slow':>10} {'trades':>7} {'driver':>9} {'bt.py':>9} {'ratio':>6}")
+    for fast, slow in GRID:
+        driver_time, driver_trades, ref_time, _ = measured(fast, slow, repeat)
+        print(f"{fast:>4}/{slow:<5} {driver_trades:>7} {count / driver_time:>9.0f} {count / ref_time:>9.0f} "
+              f"{ref_time / driver_time:>6.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -109,6 +134,7 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile one run of the driver instead")
+    parser.add_argument("--grid", action="store_true", help="several parameter pairs, from many trades to few")
     options = parser.parse_args()
     if options.profile:
         profile = cProfile.Profile()
@@ -116,8 +142,10 @@ def main() -> None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
         return
     count = sum(1 for _ in json.loads(DATA.read_text())) - WARMUP
-    driver_time, driver_trades = best(ours(options.fast, options.slow), options.repeat)
-    ref_time, ref_trades = best(theirs(options.fast, options.slow), options.repeat)
+    if options.grid:
+        grid(count, options.repeat)
+        return
+    driver_time, driver_trades, ref_time, ref_trades = measured(options.fast, options.slow, options.repeat)
     print(f"candles: {count}, sma_cross fast={options.fast} slow={options.slow}, fee {FEE_BPS} bps")
     print(f"backtest driver: {count / driver_time:10.0f} candles/s ({driver_time:.3f} s, {driver_trades} trades)")
     print(f"backtesting.py:  {count / ref_time:10.0f} candles/s ({ref_time:.3f} s, {ref_trades} trades)")
