@@ -119,11 +119,11 @@ def _new_order(current: AccountExposure, event: AccountEvent, order: Order, limi
     elif event.action is AccountAction.PASS:
         earlier = earlier_verdict(current, order_id)
         if earlier is not None and not earlier.accepted:
-            return AccountDecision(current, report=rejected(order.order_id, order.session_id, earlier.reason,
-                                                            event.at, order))  # fmt: skip
-        return AccountDecision(opened(current, order.order_id), order=order)
+            refused = rejected(order_id, order.session_id, earlier.reason, event.at, order)
+            return AccountDecision(current, report=refused)
+        return AccountDecision(opened(current, order_id), order=order)
     else:  # an entry: reserved, or refused, or the verdict it got before (a redelivery)
         after, verdict = reserve(current, order_id, order.session_id, order.notional, limits, event.at)
     if verdict.accepted:
-        return AccountDecision(opened(after, order.order_id), order=order)
-    return AccountDecision(after, report=rejected(order.order_id, order.session_id, verdict.reason, event.at, order))
+        return AccountDecision(opened(after, order_id), order=order)
+    return AccountDecision(after, report=rejected(order_id, order.session_id, verdict.reason, event.at, order))
