@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import faust
 
-from .construct import compiled_checks, derive_setters, fast_init
+from .construct import compiled_checks, deriver, fast_init
 
 
 class Record(faust.Record, abstract=True, serializer="json", coerce=True, validation=True):
@@ -24,7 +24,7 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
     _checked_fields: ClassVar[tuple[str, ...]]
     _lazy_fields: ClassVar[frozenset[str]]
     _compiled_checks: ClassVar[Callable[[Record], None]]
-    _derive_setters: ClassVar[dict[str, Callable[[Record, Any], None]]]
+    _derivers: ClassVar[dict[tuple[str, ...], Callable[[Record, dict[str, Any]], Record]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -40,21 +40,14 @@ class Record(faust.Record, abstract=True, serializer="json", coerce=True, valida
         if objects:
             return super().derive(*objects, **fields)
         cls = type(self)
-        setters = _setters(cls)
-        unknown = [name for name in fields if name not in setters]
-        if unknown:
-            raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
-        values = self.__dict__
-        copy = object.__new__(cls)
-        copy.__dict__.update(values)
-        # Faust coerces a field of records or generic type lazily, on its first read: a field the
-        # source read already holds its coerced value, so the copy need not coerce it again (a
-        # long list of records would be coerced anew on every copy); a changed field is, when read.
-        evaluated = values.get("__evaluated_fields__")
-        copy.__dict__["__evaluated_fields__"] = evaluated - fields.keys() if evaluated else set()
-        for name, value in fields.items():
-            setters[name](copy, value)
-        return copy
+        derivers = cls.__dict__.get("_derivers")
+        if derivers is None:
+            derivers = cls._derivers = {}
+        names = tuple(fields)
+        build = derivers.get(names)
+        if build is None:
+            build = derivers[names] = deriver(cls, names, _enum_fields(cls), _checked)
+        return build(self, fields)
 
 
 def _checked_fields(cls: type[Record]) -> tuple[str, ...]:
@@ -67,15 +60,6 @@ def _checked_fields(cls: type[Record]) -> tuple[str, ...]:
             if _unwrap_optional(typ) in (Decimal, datetime, Any) or not isinstance(_unwrap_optional(typ), type)
         )
         cls._checked_fields = cached
-    return cached
-
-
-def _setters(cls: type[Record]) -> dict[str, Callable[[Record, Any], None]]:
-    """Per field, how ``derive`` stores a new value (as construction would), compiled once."""
-    cached = cls.__dict__.get("_derive_setters")
-    if cached is None:
-        cached = derive_setters(cls, _enum_fields(cls), _checked)
-        cls._derive_setters = cached
     return cached
 
 

@@ -136,32 +136,59 @@ def _compiled(source: str, name: str, scope: dict[str, Any], where: str) -> Any:
     return function
 
 
-def derive_setters(
-    cls: Any, enums: dict[str, type], check: Callable[[str, Any], Any]
-) -> dict[str, Callable[[Any, Any], None]]:
-    """For ``derive``: per field, a function that stores a new value in a copy as construction
-    would (coerced, its enum restored, ``check``ed), leaving the other fields as they are."""
-    options = cls._options
-    setters = {}
-    for name, descriptor in options.descriptors.items():
-        scope: dict[str, Any] = {"_check_": check, "_Decimal_": Decimal, "_datetime_": datetime, "_utc_": timezone.utc}
-        optional = name in options.optionalset
-        lines = _store(name, descriptor, optional, options.defaults.get(name), scope)
-        lines.append(f"{name} = __d__[{name!r}]")
-        if name in enums:
-            scope["_enum_"] = enums[name]
-            lines.append(f"if {name} is not None and not isinstance({name}, _enum_): __d__[{name!r}] = _enum_({name})")
-        else:
-            lines.append(
-                f"if {name} is not None and not ({name}.__class__ is _Decimal_ and {name}.is_finite()"
-                f" or {name}.__class__ is _datetime_ and {name}.tzinfo is _utc_):"
-            )
-            lines.append(f"    __d__[{name!r}] = _check_({name!r}, {name})")
-        source = "\n".join(
-            [f"def __store__(self, {name}):", "    __d__ = self.__dict__", *(f"    {line}" for line in lines)]
+def _derived(
+    name: str, descriptor: Any, optional: bool, default: Any, enum: type | None, scope: dict[str, Any]
+) -> list[str]:
+    """Lines that store local ``name`` in ``__d__`` as construction would (coerced, its enum
+    restored, ``check``ed)."""
+    lines = _store(name, descriptor, optional, default, scope)
+    lines.append(f"{name} = __d__[{name!r}]")
+    if enum is not None:
+        scope[f"_enum_{name}_"] = enum
+        lines.append(
+            f"if {name} is not None and not isinstance({name}, _enum_{name}_): __d__[{name!r}] = _enum_{name}_({name})"
         )
-        setters[name] = _compiled(source, "__store__", scope, f"{cls.__qualname__}.derive.{name}")
-    return setters
+    else:
+        lines.append(
+            f"if {name} is not None and not ({name}.__class__ is _Decimal_ and {name}.is_finite()"
+            f" or {name}.__class__ is _datetime_ and {name}.tzinfo is _utc_):"
+        )
+        lines.append(f"    __d__[{name!r}] = _check_({name!r}, {name})")
+    return lines
+
+
+def deriver(
+    cls: Any, names: tuple[str, ...], enums: dict[str, type], check: Callable[[str, Any], Any]
+) -> Callable[[Any, dict[str, Any]], Any]:
+    """For ``derive`` with the fields ``names`` changed: one function of (record, new values) that
+    makes a copy of the record and stores each new value as construction would (coerced, its
+    enum restored, ``check``ed), leaving the other fields as they are. A field Faust coerces on
+    its first read is left read in the copy when the source read it and it is not changed (so a
+    long list of records is not coerced anew on every copy). TypeError for an unknown field."""
+    options = cls._options
+    unknown = sorted(name for name in names if name not in options.descriptors)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
+    scope: dict[str, Any] = {"_check_": check, "_Decimal_": Decimal, "_datetime_": datetime, "_utc_": timezone.utc,
+                             "_cls_": cls, "_new_": object.__new__, "_changed_": frozenset(names)}  # fmt: skip
+    body = [
+        "self = _new_(_cls_)",
+        "__d__ = self.__dict__",
+        "__d__.update(__source__.__dict__)",
+        "__read__ = __d__.get('__evaluated_fields__')",
+        "__d__['__evaluated_fields__'] = __read__ - _changed_ if __read__ else set()",
+    ]
+    for name in names:
+        body.append(f"{name} = __fields__[{name!r}]")
+        body.extend(
+            _derived(name, options.descriptors[name], name in options.optionalset, options.defaults.get(name),
+                     enums.get(name), scope)
+        )  # fmt: skip
+    lines = ["def __derive__(__source__, __fields__):", *(f"    {line}" for line in body), "    return self"]
+    built: Callable[[Any, dict[str, Any]], Any] = _compiled(
+        "\n".join(lines), "__derive__", scope, f"{cls.__qualname__}.derive.{'.'.join(names)}"
+    )
+    return built
 
 
 def fast_init(cls: Any) -> Callable[..., None]:
