@@ -74,8 +74,7 @@ def reserve(
     if reason is None:
         reservations = [*reservations, Reservation(order_id=order_id, session_id=session_id, notional=notional,
                                                    since=at)]  # fmt: skip
-    verdicts = [*exposure.verdicts, verdict][-KEPT_VERDICTS:]
-    return exposure.derive(reservations=reservations, verdicts=verdicts), verdict
+    return exposure.derive(reservations=reservations, verdicts=_kept(exposure.verdicts, verdict)), verdict
 
 
 def _over_limits(
@@ -159,11 +158,19 @@ def halted_verdict(exposure: AccountExposure, order_id: str) -> tuple[AccountExp
     verdict = Verdict(
         order_id=order_id, accepted=False, reason=f"account {exposure.account} is halted: {exposure.halted}"
     )
-    return exposure.derive(verdicts=[*exposure.verdicts, verdict][-KEPT_VERDICTS:]), verdict
+    return exposure.derive(verdicts=_kept(exposure.verdicts, verdict)), verdict
 
 
 def earlier_verdict(exposure: AccountExposure, order_id: str) -> Verdict | None:
     """The verdict kept for ``order_id``, if any (the first: there is never a second)."""
-    verdicts = exposure.verdicts
-    ids = list(map(_order_id, verdicts))  # scanned at C speed: up to KEPT_VERDICTS on every order
-    return verdicts[ids.index(order_id)] if order_id in ids else None
+    reason = exposure.verdicts.get(order_id)
+    return None if reason is None else Verdict(order_id=order_id, accepted=not reason, reason=reason)
+
+
+def _kept(verdicts: dict[str, str], verdict: Verdict) -> dict[str, str]:
+    """The verdicts with ``verdict`` last (as its refusal reason, "" when accepted), the oldest
+    beyond ``KEPT_VERDICTS`` forgotten."""
+    kept = {**verdicts, verdict.order_id: "" if verdict.accepted else verdict.reason or "refused"}
+    for oldest in list(itertools.islice(kept, max(len(kept) - KEPT_VERDICTS, 0))):
+        del kept[oldest]
+    return kept

@@ -41,13 +41,32 @@ class Verdict(Record):
 
 
 class AccountExposure(Record):
-    """Every reservation of one account and its latest verdicts (bounded), for idempotence."""
+    """Every reservation of one account and its latest verdicts (bounded), for idempotence.
+
+    ``verdicts``: order id -> why the order was refused ("" when it was accepted), oldest
+    first; a map of strings, so finding an order's verdict and copying the ledger on each event
+    stay cheap however many are kept. A ledger written with a list of ``Verdict`` records (the
+    form before this one) is read into this map."""
 
     account: str
     reservations: list[Reservation] = []
-    verdicts: list[Verdict] = []
+    verdicts: dict[str, str] = {}
     open_orders: list[str] = []  # ids of the orders sent on to the venue and not ended yet
     halted: Optional[str] = None  # why no new order may go (the account could not be reconciled)
+
+    def __post_init__(self) -> None:
+        kept = self.__dict__.get("verdicts")
+        if isinstance(kept, list):  # the earlier form: a list of verdicts (records, or as decoded)
+            self.__dict__["verdicts"] = dict(map(_verdict_entry, kept))
+        super().__post_init__()
+
+
+def _verdict_entry(verdict: Verdict | dict[str, object]) -> tuple[str, str]:
+    """A verdict of the earlier list form as an entry of the map: (order id, refusal reason)."""
+    if isinstance(verdict, dict):
+        verdict = Verdict(order_id=verdict["order_id"], accepted=verdict["accepted"],
+                          reason=verdict.get("reason") or "")  # fmt: skip
+    return verdict.order_id, "" if verdict.accepted else verdict.reason or "refused"
 
 
 class AccountEvent(Record):

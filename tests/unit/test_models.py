@@ -288,13 +288,33 @@ def test_a_window_keeps_its_candles_exactly_and_compactly() -> None:
 
 def test_a_derived_copy_keeps_the_coerced_fields_and_coerces_the_changed_ones() -> None:
     """Faust coerces a list of records on its first read: a copy must not coerce the unchanged
-    ones again (a ledger's 1,000 verdicts on every event), and must coerce what it was given."""
+    ones again (a ledger's 200 released holds on every event), and must coerce what it was given."""
+    from r3edge_streams.models import AccountExposure, Reservation
+
+    held = [Reservation(order_id=f"o{n}", session_id="s", notional=Decimal(n), held=True) for n in range(3)]
+    ledger = AccountExposure(account="a", reservations=held)
+    reservations = ledger.reservations  # read: coerced once
+    halted = ledger.derive(halted="cannot be read")
+    assert halted.reservations is reservations and halted.halted == "cannot be read"
+    given = ledger.derive(reservations=[{"order_id": "x", "session_id": "s", "notional": "2.5"}])
+    assert given.reservations == [Reservation(order_id="x", session_id="s", notional=Decimal("2.5"))]
+    assert ledger.reservations is reservations and to_json(given)["reservations"][0]["order_id"] == "x"
+
+
+def test_a_ledger_written_with_the_earlier_list_of_verdicts_is_read_as_the_map() -> None:
+    """The exposure table's values written before the verdicts became a map (order id -> refusal
+    reason) still decode, each verdict kept: a redelivered order gets the answer it got then."""
+    from r3edge_streams.domain.exposure import earlier_verdict
     from r3edge_streams.models import AccountExposure, Verdict
 
-    ledger = AccountExposure(account="a", verdicts=[Verdict(order_id=f"o{n}", accepted=True) for n in range(3)])
-    verdicts = ledger.verdicts  # read: coerced once
-    halted = ledger.derive(halted="cannot be read")
-    assert halted.verdicts is verdicts and halted.halted == "cannot be read"
-    given = ledger.derive(verdicts=[{"order_id": "x", "accepted": False, "reason": "no"}])
-    assert given.verdicts == [Verdict(order_id="x", accepted=False, reason="no")]
-    assert ledger.verdicts is verdicts and to_json(given)["verdicts"][0]["order_id"] == "x"
+    written = {"account": "a", "reservations": [], "open_orders": [], "halted": None,
+               "verdicts": [{"order_id": "o1", "accepted": True, "reason": ""},
+                            {"order_id": "o2", "accepted": False, "reason": "over its limit"}],
+               "__faust": {"ns": AccountExposure._options.namespace}}  # fmt: skip
+    ledger = AccountExposure.loads(json.dumps(written).encode())
+    assert ledger.verdicts == {"o1": "", "o2": "over its limit"}
+    assert earlier_verdict(ledger, "o2") == Verdict(order_id="o2", accepted=False, reason="over its limit")
+    assert earlier_verdict(ledger, "o1") == Verdict(order_id="o1", accepted=True)
+    assert earlier_verdict(ledger, "o3") is None
+    made = AccountExposure(account="a", verdicts=[Verdict(order_id="o4", accepted=True)])  # type: ignore[arg-type]
+    assert made.verdicts == {"o4": ""}

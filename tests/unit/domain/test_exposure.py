@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from r3edge_streams.domain.exposure import (
     KEPT_RELEASED,
+    KEPT_VERDICTS,
     AccountLimits,
     committed,
     open_orders,
@@ -74,7 +75,7 @@ def test_no_sequence_of_reservations_and_ends_exceeds_the_limit(events: list[tup
         assert open_orders(ledger) <= 3
         if end_one and ledger.reservations:
             ledger = settle(ledger, ledger.reservations[0].order_id, d(0))
-    assert accepted == sum(1 for v in ledger.verdicts if v.accepted)
+    assert accepted == sum(1 for reason in ledger.verdicts.values() if not reason)
 
 
 def test_an_entry_decided_before_a_release_but_arriving_after_it_counts_the_released_position() -> None:
@@ -104,3 +105,22 @@ def test_released_holds_are_kept_only_a_while() -> None:
     kept = [r.order_id for r in ledger.reservations]
     assert kept == ["open", *(f"o{n}" for n in range(50, KEPT_RELEASED + 50))]
     assert committed(ledger) == 2
+
+
+def test_the_latest_verdicts_answer_redeliveries_and_the_oldest_are_forgotten() -> None:
+    """Each redelivery within the latest ``KEPT_VERDICTS`` orders gets its first answer, refused
+    ones too; the oldest beyond them are forgotten first (the bound of the ledger's size)."""
+    limits = AccountLimits(max_notional=d(10))
+    ledger, answers = empty(), {}
+    for n in range(KEPT_VERDICTS + 30):
+        notional = d(20) if n % 7 == 0 else d(1)  # every seventh is over the limit alone
+        ledger, verdict = reserve(ledger, f"o{n}", "s", notional, limits)
+        ledger = settle(ledger, f"o{n}", d(0))  # ended unfilled: nothing stays reserved
+        answers[f"o{n}"] = verdict
+        assert verdict.accepted is (n % 7 != 0)
+    assert len(ledger.verdicts) == KEPT_VERDICTS and list(ledger.verdicts)[0] == "o30"
+    for n in (30, 35, 500, KEPT_VERDICTS + 29):
+        again, repeated = reserve(ledger, f"o{n}", "s", d(1), limits)
+        assert repeated == answers[f"o{n}"] and again.verdicts == ledger.verdicts
+    _, forgotten = reserve(ledger, "o7", "s", d(1), limits)  # refused once, forgotten: decided anew
+    assert forgotten.accepted
