@@ -33,7 +33,6 @@ KEPT_VERDICTS = 1000
 KEPT_RELEASED = 200
 
 _order_id = attrgetter("order_id")
-_until = attrgetter("until")
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,10 @@ class AccountLimits:
 def committed(exposure: AccountExposure, at: datetime | None = None) -> Decimal:
     """Notional reserved by open entries and held by open positions; with ``at``, as of that event
     time: a position released after ``at`` still held then."""
-    return sum((r.notional for r in exposure.reservations if r.until is None or (at is not None and r.until > at)),
-               Decimal(0))  # fmt: skip
+    total = sum((r.notional for r in exposure.reservations), Decimal(0))
+    if at is None:
+        return total
+    return total + sum((r.notional for r in exposure.released if r.until is not None and r.until > at), Decimal(0))
 
 
 def open_orders(exposure: AccountExposure) -> int:
@@ -108,20 +109,15 @@ def release_position(exposure: AccountExposure, session_id: str, at: datetime | 
     """The position of ``session_id`` closed at event time ``at``: what its entries held is
     released from then on (without ``at``: at once, for every event time). The oldest released
     holds beyond ``KEPT_RELEASED`` are forgotten."""
-    kept = list(exposure.reservations)
-    untils = list(map(_until, kept))  # None: an open entry or a hold not released (a few of them)
-    for i in reversed(_places(untils, None)):
-        r = kept[i]
-        if r.held and r.session_id == session_id:
-            if at is None:
-                del kept[i], untils[i]
-            else:
-                kept[i], untils[i] = r.derive(until=at), at
-    excess = len(untils) - untils.count(None) - KEPT_RELEASED
-    if excess > 0:
-        oldest = set(itertools.islice((i for i, until in enumerate(untils) if until is not None), excess))
-        kept = [r for i, r in enumerate(kept) if i not in oldest]
-    return _with(exposure, kept)
+    kept = exposure.reservations
+    ending = [r for r in kept if r.held and r.session_id == session_id]
+    if not ending:
+        return exposure
+    kept = [r for r in kept if not (r.held and r.session_id == session_id)]
+    if at is None:
+        return exposure.derive(reservations=kept)
+    released = [*exposure.released, *(r.derive(until=at) for r in ending)]
+    return exposure.derive(reservations=kept, released=released[-KEPT_RELEASED:])
 
 
 def _places(values: list[Any], value: Any) -> list[int]:

@@ -43,13 +43,18 @@ class Verdict(Record):
 class AccountExposure(Record):
     """Every reservation of one account and its latest verdicts (bounded), for idempotence.
 
-    ``verdicts``: order id -> why the order was refused ("" when it was accepted), oldest
-    first; a map of strings, so finding an order's verdict and copying the ledger on each event
-    stay cheap however many are kept. A ledger written with a list of ``Verdict`` records (the
-    form before this one) is read into this map."""
+    ``reservations``: the open entries and the holds of open positions (a few); ``released``:
+    the holds of positions closed since, oldest first (bounded), which still count for entries
+    decided before their release. ``verdicts``: order id -> why the order was refused (""
+    when it was accepted), oldest first; a map of strings, so finding an order's verdict and
+    copying the ledger on each event stay cheap however many are kept. Kept apart this way,
+    what an order's events touch stays small whatever the account's history. A ledger written
+    in the form before this one (released holds among the reservations, verdicts as a list of
+    records) is read into this one."""
 
     account: str
     reservations: list[Reservation] = []
+    released: list[Reservation] = []
     verdicts: dict[str, str] = {}
     open_orders: list[str] = []  # ids of the orders sent on to the venue and not ended yet
     halted: Optional[str] = None  # why no new order may go (the account could not be reconciled)
@@ -59,6 +64,9 @@ class AccountExposure(Record):
         if isinstance(kept, list):  # the earlier form: a list of verdicts (records, or as decoded)
             self.__dict__["verdicts"] = dict(map(_verdict_entry, kept))
         super().__post_init__()
+        if any(r.until is not None for r in self.reservations):  # the earlier form: released holds among them
+            self.released = [*self.released, *(r for r in self.reservations if r.until is not None)]
+            self.reservations = [r for r in self.reservations if r.until is None]
 
 
 def _verdict_entry(verdict: Verdict | dict[str, object]) -> tuple[str, str]:

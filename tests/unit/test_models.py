@@ -301,13 +301,18 @@ def test_a_derived_copy_keeps_the_coerced_fields_and_coerces_the_changed_ones() 
     assert ledger.reservations is reservations and to_json(given)["reservations"][0]["order_id"] == "x"
 
 
-def test_a_ledger_written_with_the_earlier_list_of_verdicts_is_read_as_the_map() -> None:
+def test_a_ledger_written_in_the_earlier_form_is_read_into_this_one() -> None:
     """The exposure table's values written before the verdicts became a map (order id -> refusal
-    reason) still decode, each verdict kept: a redelivered order gets the answer it got then."""
-    from r3edge_streams.domain.exposure import earlier_verdict
+    reason) and the released holds a list of their own still decode, each verdict and hold kept:
+    a redelivered order gets the answer it got then, a late entry counts the holds released since."""
+    from r3edge_streams.domain.exposure import committed, earlier_verdict
     from r3edge_streams.models import AccountExposure, Verdict
 
-    written = {"account": "a", "reservations": [], "open_orders": [], "halted": None,
+    holds = [{"order_id": "e1", "session_id": "s1", "notional": "600", "held": True,
+              "since": "2017-11-06T10:00:00+00:00", "until": "2017-11-06T10:05:00+00:00"},
+             {"order_id": "e2", "session_id": "s2", "notional": "300", "held": True,
+              "since": "2017-11-06T10:01:00+00:00", "until": None}]  # fmt: skip
+    written = {"account": "a", "reservations": holds, "open_orders": [], "halted": None,
                "verdicts": [{"order_id": "o1", "accepted": True, "reason": ""},
                             {"order_id": "o2", "accepted": False, "reason": "over its limit"}],
                "__faust": {"ns": AccountExposure._options.namespace}}  # fmt: skip
@@ -316,5 +321,9 @@ def test_a_ledger_written_with_the_earlier_list_of_verdicts_is_read_as_the_map()
     assert earlier_verdict(ledger, "o2") == Verdict(order_id="o2", accepted=False, reason="over its limit")
     assert earlier_verdict(ledger, "o1") == Verdict(order_id="o1", accepted=True)
     assert earlier_verdict(ledger, "o3") is None
+    assert [r.order_id for r in ledger.reservations] == ["e2"] and [r.order_id for r in ledger.released] == ["e1"]
+    assert committed(ledger) == Decimal(300)
+    assert committed(ledger, datetime(2017, 11, 6, 10, 2, tzinfo=timezone.utc)) == Decimal(900)
+    assert committed(ledger, datetime(2017, 11, 6, 10, 5, tzinfo=timezone.utc)) == Decimal(300)
     made = AccountExposure(account="a", verdicts=[Verdict(order_id="o4", accepted=True)])  # type: ignore[arg-type]
     assert made.verdicts == {"o4": ""}
