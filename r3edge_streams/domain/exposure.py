@@ -43,11 +43,13 @@ class AccountLimits:
 
 def committed(exposure: AccountExposure, at: datetime | None = None) -> Decimal:
     """Notional reserved by open entries and held by open positions; with ``at``, as of that event
-    time: a position released after ``at`` still held then."""
-    total = sum((r.notional for r in exposure.reservations), Decimal(0))
+    time: a position released after ``at`` still held then. (A hold released among the
+    reservations is the ledger's earlier form, counted as released.)"""
+    total = sum((r.notional for r in exposure.reservations if r.until is None), Decimal(0))
     if at is None:
         return total
-    return total + sum((r.notional for r in exposure.released if r.until is not None and r.until > at), Decimal(0))
+    released = itertools.chain(exposure.released, exposure.reservations)
+    return total + sum((r.notional for r in released if r.until is not None and r.until > at), Decimal(0))
 
 
 def open_orders(exposure: AccountExposure) -> int:
@@ -108,15 +110,18 @@ def settle(exposure: AccountExposure, order_id: str, filled_notional: Decimal) -
 def release_position(exposure: AccountExposure, session_id: str, at: datetime | None = None) -> AccountExposure:
     """The position of ``session_id`` closed at event time ``at``: what its entries held is
     released from then on (without ``at``: at once, for every event time). The oldest released
-    holds beyond ``KEPT_RELEASED`` are forgotten."""
-    kept = exposure.reservations
-    ending = [r for r in kept if r.held and r.session_id == session_id]
-    if not ending:
+    holds beyond ``KEPT_RELEASED`` are forgotten. (Holds released among the reservations, the
+    ledger's earlier form, move to the released ones here.)"""
+    reservations = exposure.reservations
+    ending = [r for r in reservations if r.until is None and r.held and r.session_id == session_id]
+    earlier = [r for r in reservations if r.until is not None]
+    if not ending and not earlier:
         return exposure
-    kept = [r for r in kept if not (r.held and r.session_id == session_id)]
+    kept = [r for r in reservations if r.until is None and not (r.held and r.session_id == session_id)]
     if at is None:
-        return exposure.derive(reservations=kept)
-    released = [*exposure.released, *(r.derive(until=at) for r in ending)]
+        released = [*exposure.released, *earlier]
+    else:
+        released = [*exposure.released, *earlier, *(r.derive(until=at) for r in ending)]
     return exposure.derive(reservations=kept, released=released[-KEPT_RELEASED:])
 
 

@@ -78,6 +78,7 @@ from .executor import Executor
 
 Progress = Callable[[int, int], None]  # (candles done, candles in all)
 ORDER_TIMEOUT_SECONDS = 300.0  # of event time, as the executor's order timeout on a worker
+NO_LIMITS = AccountLimits()  # a backtest's account: its one session, no account-wide limits
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,8 @@ class _Run:
     keep: int  # the strategy's window
     ahead: list[int] = field(default_factory=list)  # the series' indices of the decisions, in order
     delta: timedelta = timedelta(0)  # the candles' timeframe
+    closes: list[Decimal] = field(default_factory=list)  # of the series' candles
+    closed_at: list[datetime] = field(default_factory=list)  # the close time of each candle
     last_taken: datetime | None = None  # the open time of the last candle the strategy published
     equity: list[tuple[datetime, Decimal]] = field(default_factory=list)
     in_market: int = 0
@@ -140,6 +143,8 @@ class _Run:
     def __post_init__(self) -> None:
         self.ahead = [self.first + i for i, d in enumerate(self.decided) if d is not None]
         self.delta = timeframe_delta(self.series[self.first].timeframe)
+        self.closes = [c.close for c in self.series]
+        self.closed_at = [c.open_time + self.delta for c in self.series]
         self.last_taken = self.series[self.first - 1].open_time if self.first else None
 
 
@@ -243,8 +248,7 @@ class Backtest:
     def _mark(self, run: _Run, state: SessionState, start: int, stop: int) -> None:
         """The equity at the close of candles ``start`` to ``stop`` (excluded), the position as it is."""
         holding = self._holding(state)
-        delta = run.delta
-        run.equity.extend([(c.open_time + delta, holding.equity(c.close)) for c in run.series[start:stop]])
+        run.equity.extend(zip(run.closed_at[start:stop], map(holding.equity, run.closes[start:stop]), strict=True))
         if not holding.flat:
             run.in_market += stop - start
         if self._progress is not None:
@@ -335,7 +339,7 @@ class Backtest:
 
     async def _account(self, state: SessionState, event: AccountEvent) -> None:
         tables = self._tables
-        decision = on_account_event(tables.exposure, event, AccountLimits())
+        decision = on_account_event(tables.exposure, event, NO_LIMITS)
         tables.exposure = decision.exposure
         if decision.order is not None:
             self._order(decision.order)

@@ -49,8 +49,9 @@ class AccountExposure(Record):
     when it was accepted), oldest first; a map of strings, so finding an order's verdict and
     copying the ledger on each event stay cheap however many are kept. Kept apart this way,
     what an order's events touch stays small whatever the account's history. A ledger written
-    in the form before this one (released holds among the reservations, verdicts as a list of
-    records) is read into this one."""
+    in the form before this one is read as it was meant: its verdicts (a list of records) into
+    the map, and the released holds among its reservations (``until`` set) count as released
+    and move to ``released`` at the account's next release."""
 
     account: str
     reservations: list[Reservation] = []
@@ -64,9 +65,6 @@ class AccountExposure(Record):
         if isinstance(kept, list):  # the earlier form: a list of verdicts (records, or as decoded)
             self.__dict__["verdicts"] = dict(map(_verdict_entry, kept))
         super().__post_init__()
-        if any(r.until is not None for r in self.reservations):  # the earlier form: released holds among them
-            self.released = [*self.released, *(r for r in self.reservations if r.until is not None)]
-            self.reservations = [r for r in self.reservations if r.until is None]
 
 
 def _verdict_entry(verdict: Verdict | dict[str, object]) -> tuple[str, str]:

@@ -80,13 +80,16 @@ class MovingAverageCross:
             return None
         out: list[Decision | None] = [None] * len(closes)
         long, short = Decision(Direction.LONG), Decision(Direction.SHORT)
-        for i in range(self.slow, len(closes)):  # both averages defined at i - 1 and i, as in a window
-            f0, f1, s0, s1 = fast[i - 1], fast[i], slow[i - 1], slow[i]
-            assert f0 is not None and f1 is not None and s0 is not None and s1 is not None
-            if crossed_above(f0, f1, s0, s1):
-                out[i] = long
-            elif crossed_below(f0, f1, s0, s1):
-                out[i] = short
+        # ``crossed_above`` (f0 <= s0 and f1 > s1) is "not above at i - 1, above at i", and
+        # ``crossed_below`` the same of "below": each comparison made once per candle
+        start = self.slow - 1  # both averages defined from here on
+        above = [f > s for f, s in zip(fast[start:], slow[start:], strict=True)]  # type: ignore[operator]
+        below = [f < s for f, s in zip(fast[start:], slow[start:], strict=True)]  # type: ignore[operator]
+        for i in range(1, len(above)):
+            if above[i] and not above[i - 1]:
+                out[start + i] = long
+            elif below[i] and not below[i - 1]:
+                out[start + i] = short
         return out
 
 

@@ -305,7 +305,7 @@ def test_a_ledger_written_in_the_earlier_form_is_read_into_this_one() -> None:
     """The exposure table's values written before the verdicts became a map (order id -> refusal
     reason) and the released holds a list of their own still decode, each verdict and hold kept:
     a redelivered order gets the answer it got then, a late entry counts the holds released since."""
-    from r3edge_streams.domain.exposure import committed, earlier_verdict
+    from r3edge_streams.domain.exposure import committed, earlier_verdict, release_position
     from r3edge_streams.models import AccountExposure, Verdict
 
     holds = [{"order_id": "e1", "session_id": "s1", "notional": "600", "held": True,
@@ -321,9 +321,12 @@ def test_a_ledger_written_in_the_earlier_form_is_read_into_this_one() -> None:
     assert earlier_verdict(ledger, "o2") == Verdict(order_id="o2", accepted=False, reason="over its limit")
     assert earlier_verdict(ledger, "o1") == Verdict(order_id="o1", accepted=True)
     assert earlier_verdict(ledger, "o3") is None
-    assert [r.order_id for r in ledger.reservations] == ["e2"] and [r.order_id for r in ledger.released] == ["e1"]
+    moments = [datetime(2017, 11, 6, 10, minute, tzinfo=timezone.utc) for minute in (2, 5, 8)]
     assert committed(ledger) == Decimal(300)
-    assert committed(ledger, datetime(2017, 11, 6, 10, 2, tzinfo=timezone.utc)) == Decimal(900)
-    assert committed(ledger, datetime(2017, 11, 6, 10, 5, tzinfo=timezone.utc)) == Decimal(300)
+    assert committed(ledger, moments[0]) == Decimal(900) and committed(ledger, moments[1]) == Decimal(300)
+    ledger = release_position(ledger, "s2", moments[2])  # the next release moves the earlier one too
+    assert ledger.reservations == [] and [r.order_id for r in ledger.released] == ["e1", "e2"]
+    assert committed(ledger) == 0
+    assert [committed(ledger, moment) for moment in moments] == [Decimal(900), Decimal(300), Decimal(0)]
     made = AccountExposure(account="a", verdicts=[Verdict(order_id="o4", accepted=True)])  # type: ignore[arg-type]
     assert made.verdicts == {"o4": ""}
