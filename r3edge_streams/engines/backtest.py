@@ -160,6 +160,7 @@ class _Session:
     trades: list[Trade] = field(default_factory=list)
     trade_numbers: set[int] = field(default_factory=set)  # of ``trades``: the tracker's log keeps each once
     events: list[VenueEvent] = field(default_factory=list)
+    visited: dict[str, datetime] = field(default_factory=dict)  # order id -> the clock it was last visited at
 
 
 class Backtest:
@@ -236,13 +237,13 @@ class Backtest:
         once they are settled) the strategy's decision and the tracker, then what they ordered."""
         candle, decision = run.series[at], run.decided[at - run.first]
         run.market.clock = close_time(candle)
-        await self._settle(state, run.executor)
+        await self._settle(state, run)
         if self._skippable(run, at):
             return
         published = candle.derive(previous_open=run.last_taken) if run.last_taken is not None else candle
         window = run.series[max(0, at + 1 - run.keep) : at + 1]
         await self._candle(state, instance, published, window, decision)
-        await self._settle(state, run.executor)
+        await self._settle(state, run)
         run.last_taken = candle.open_time
 
     def _mark(self, run: _Run, state: SessionState, start: int, stop: int) -> None:
@@ -359,17 +360,21 @@ class Backtest:
         else:
             tables.open_orders.add(state.order.order_id)
 
-    async def _settle(self, state: SessionState, executor: Executor) -> None:
-        """Visit the open orders until the venue has nothing new to say of them."""
+    async def _settle(self, state: SessionState, run: _Run) -> None:
+        """Visit the open orders until the venue has nothing new to say of them: each once per
+        moment of the market's clock, as the paper venue's answer of an order follows from the
+        order and the candles closed by then alone (a second visit at the same moment finds
+        nothing new); the orders their events give rise to are visited in turn."""
         tables = self._tables
+        visited = tables.visited
+        now = run.market.clock
         while True:
-            if not tables.open_orders:
+            due = [tables.orders[order_id] for order_id in sorted(tables.open_orders) if visited.get(order_id) != now]
+            if not due:
                 return
-            open_orders = [tables.orders[order_id] for order_id in sorted(tables.open_orders)]
-            await executor.visit_in_turn(open_orders)
+            await run.executor.visit_in_turn(due)
+            visited.update((s.order.order_id, now) for s in due)
             events, tables.events = tables.events, []
-            if not events:
-                return
             for event in events:
                 await self._venue_event(state, event)
 
