@@ -9,13 +9,14 @@ ones with their reason, the window to fetch next, and coarser candles built from
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from ..models import Candle
 from ..models.market import OnMarket
 from .markets import TIMEFRAMES
+from .values import value
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 WEEK_ANCHOR = datetime(1970, 1, 5, tzinfo=timezone.utc)  # exchanges start weeks on Monday
@@ -42,7 +43,7 @@ def on_grid(moment: datetime, timeframe: str) -> bool:
     return floor_time(moment, timeframe) == moment
 
 
-@dataclass(frozen=True)
+@value
 class InvalidCandle(OnMarket):
     """A row an exchange sent that cannot even be a ``Candle`` (NaN, missing value): kept as text."""
 
@@ -84,7 +85,7 @@ def candle_problem(candle: Candle) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@value
 class Selection:
     """The outcome of :func:`select_new`."""
 
@@ -126,7 +127,7 @@ def select_new(candles: Iterable[Fetched], last_open: datetime | None, now: date
     return Selection(publish, invalid, duplicates, forming)
 
 
-@dataclass(frozen=True)
+@value
 class FetchWindow:
     """Ask the exchange for up to ``limit`` candles opening at or after ``since``."""
 

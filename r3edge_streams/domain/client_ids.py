@@ -19,10 +19,10 @@ orders of the market for it (ccxt's parameter is not known to reach those exchan
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from enum import Enum
 
 from .money import CLIENT_ID_PREFIX
+from .values import value
 
 UUID_MARK = "f0f0"  # the first hex digits of our ids on exchanges that take only UUIDs
 
@@ -35,7 +35,7 @@ class Lookup(Enum):
     SCAN = "scan"  # the account's open orders, then its recent ones, of the market
 
 
-@dataclass(frozen=True)
+@value
 class ClientIdRule:
     max_length: int = 36
     prefix: str = ""  # what the exchange requires in front (Gate: "t-")

@@ -10,18 +10,19 @@ by its venue trade id, whatever the number of events that repeat it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 
 from ..models import AccountAction, AccountEvent, Order, OrderFill, OrderPurpose, OrderState, OrderStatus, VenueEvent
 from ..models.orders import ExecutionReport
 from .money import account_of
+from .values import value
 
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@value
 class Executed:
     state: OrderState | None = None  # None: unchanged
     reports: list[ExecutionReport] = field(default_factory=list)

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
 from ..models.exposure import AccountExposure, Reservation, Verdict
+from .values import value
 
 #: verdicts kept per account to answer redeliveries (far more than orders in flight at once)
 KEPT_VERDICTS = 1000
@@ -35,7 +35,7 @@ KEPT_RELEASED = 200
 _order_id = attrgetter("order_id")
 
 
-@dataclass(frozen=True)
+@value
 class AccountLimits:
     max_notional: Decimal | None = None
     max_open_orders: int | None = None

@@ -17,27 +17,27 @@ None (nothing to do). The rules, for spot:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from ..models import RiskParams
 from ..models.enums import Direction, OrderPurpose, OrderSide
+from .values import value
 
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@value
 class Intent:
     purpose: OrderPurpose
     side: OrderSide
 
 
-@dataclass(frozen=True)
+@value
 class Blocked:
     reason: str
 
 
-@dataclass(frozen=True)
+@value
 class Situation:
     """What the decision depends on besides the wanted direction."""
 

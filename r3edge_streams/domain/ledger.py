@@ -17,16 +17,17 @@ So, whenever the position is flat, equity = capital + the sum of the closed part
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from ..models.enums import OrderSide
+from .values import value
 
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@value
 class Fill:
     side: OrderSide
     quantity: Decimal
@@ -62,7 +63,7 @@ def quote_fill(
     return Fill(side, quantity, price, _ZERO, at)
 
 
-@dataclass(frozen=True)
+@value
 class ClosedPart:
     """What one fill closed of a position: its size, prices, the fees it carried and its net PnL."""
 
@@ -75,7 +76,7 @@ class ClosedPart:
     at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class Holding:
     """A session's position in its market and its cash, in the quote currency."""
 

@@ -40,12 +40,13 @@ of order, a capital, close or equity point that is not positive, a time in marke
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from ..models import Trade
 from .candles import timeframe_delta
+from .values import value
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -56,7 +57,7 @@ _MICROSECOND = timedelta(microseconds=1)
 EquityPoint = tuple[datetime, Decimal]
 
 
-@dataclass(frozen=True)
+@value
 class Metrics:
     """A backtest's figures; fractions are plain (0.1 is 10 %), money in the quote currency."""
 
@@ -77,7 +78,7 @@ class Metrics:
     fees: Decimal
 
 
-@dataclass(frozen=True)
+@value
 class _TradeFigures:
     win_rate: Decimal | None
     profit_factor: Decimal | None
@@ -169,13 +170,13 @@ def _drawdown(equity: Sequence[EquityPoint]) -> tuple[Decimal, timedelta]:
     """The deepest fall from a running peak (a fraction of it) and the longest time below a peak."""
     peak_time, peak = equity[0]
     deepest, longest, under = _ZERO, timedelta(0), False
-    for time, value in equity[1:]:
-        if value >= peak:
+    for time, worth in equity[1:]:
+        if worth >= peak:
             if under:
                 longest = max(longest, time - peak_time)
-            peak_time, peak, under = time, value, False
+            peak_time, peak, under = time, worth, False
         else:
-            deepest, under = max(deepest, (peak - value) / peak), True
+            deepest, under = max(deepest, (peak - worth) / peak), True
     if under:
         longest = max(longest, equity[-1][0] - peak_time)
     return deepest, longest

@@ -13,7 +13,6 @@ order id (``r3`` and 30 hex digits of its SHA-256): within Binance's 36 characte
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from ..models import AccountAction, AccountEvent, AccountExposure, Order, OrderP
 from ..models.orders import ExecutionReport
 from .exposure import AccountLimits, earlier_verdict, ended, halted_verdict, opened, release_position, reserve, settle
 from .sizing import Refused, size_entry, size_exit
+from .values import value
 from .venue import MarketRules
 
 _BPS = Decimal(10_000)
@@ -85,7 +85,7 @@ def for_account(order: Order) -> AccountEvent:
                         notional=order.notional)  # fmt: skip
 
 
-@dataclass(frozen=True)
+@value
 class AccountDecision:
     exposure: AccountExposure
     order: Order | None = None  # to place

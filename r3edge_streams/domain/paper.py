@@ -18,17 +18,17 @@ the balances after it, or ``Overdrawn`` with the reason. The rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from ..models import Candle
 from ..models.enums import OrderSide
 from ..models.sessions import FillModel
+from .values import value
 
 _BPS = Decimal(10_000)
 
 
-@dataclass(frozen=True)
+@value
 class PaperFill:
     quantity: Decimal
     price: Decimal
@@ -39,7 +39,7 @@ class PaperFill:
         return self.quantity * self.price
 
 
-@dataclass(frozen=True)
+@value
 class Overdrawn:
     reason: str
 

@@ -21,16 +21,17 @@ The rules, for a long position (a short one is the mirror image):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from ..models import Candle, RiskParams
 from ..models.enums import OrderPurpose
+from .values import value
 
 _HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True)
+@value
 class Levels:
     """A position's protective levels; ``best`` is its best price since entry (for the trailing stop)."""
 
@@ -60,7 +61,7 @@ class Levels:
         return next((level, purpose) for level, purpose in candidates if level == tightest)
 
 
-@dataclass(frozen=True)
+@value
 class Trigger:
     """An exit a candle fired: which level, and the price it fills at by the rules above."""
 

@@ -18,7 +18,6 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +34,7 @@ from ..models import (
     StrategyCommand,
 )
 from .markets import exchange_error, symbol_error, timeframe_error
+from .values import value
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _STRATEGY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -44,7 +44,7 @@ MAX_DURATION_SECONDS = 366 * 86_400
 _ACCOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-@dataclass(frozen=True)
+@value
 class FieldError:
     """One invalid field of a request."""
 
@@ -52,21 +52,21 @@ class FieldError:
     message: str
 
 
-@dataclass(frozen=True)
+@value
 class Applied:
     """The command changed the session: write ``state``."""
 
     state: SessionState
 
 
-@dataclass(frozen=True)
+@value
 class Unchanged:
     """The command was already applied (a redelivery or a client retry): nothing to write."""
 
     state: SessionState
 
 
-@dataclass(frozen=True)
+@value
 class Rejected:
     """The command cannot be applied; ``reason`` says why, ``field`` what it is about."""
 
@@ -74,7 +74,7 @@ class Rejected:
     field: str = "status"
 
 
-@dataclass(frozen=True)
+@value
 class Deleted:
     """The session is to be removed (``previous`` None: it was gone already, nothing to do)."""
 

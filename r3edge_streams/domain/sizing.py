@@ -18,23 +18,23 @@ The formulas (equity E, price P, stop S, fee rate f):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from ..models import RiskParams
 from ..models.enums import OrderSide, SizingMethod
+from .values import value
 from .venue import MarketRules
 
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@value
 class Sized:
     quantity: Decimal
     notional: Decimal  # quantity x reference price
 
 
-@dataclass(frozen=True)
+@value
 class Refused:
     reason: str
 

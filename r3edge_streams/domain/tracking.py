@@ -20,7 +20,7 @@ by itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,13 +50,14 @@ from .intents import Blocked, Intent, Situation, decide
 from .ledger import ClosedPart, Holding, apply_fill, quote_fill
 from .notices import WindDown, wound_down
 from .protection import Levels, Trigger, advanced, levels_at_entry, triggered
+from .values import value
 
 _ZERO = Decimal(0)
 _RUNNING = frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED})
 MAX_SEEN = 100  # candles, and signals, kept while an order is in flight (the oldest go first)
 
 
-@dataclass(frozen=True)
+@value
 class Tracked:
     position: Position | None = None
     order: RawOrder | None = None

@@ -8,14 +8,15 @@ and execution rules. No I/O, no clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 
 from ..models.enums import OrderSide, OrderStatus, OrderType
+from .values import value
 
 
-@dataclass(frozen=True)
+@value
 class MarketRules:
     """How a venue lets one market trade: quantity step and bounds, price tick, minimum notional."""
 
@@ -30,7 +31,7 @@ class MarketRules:
     can_short: bool = False
 
 
-@dataclass(frozen=True)
+@value
 class VenueFill:
     """One trade of an order on the venue; ``trade_id`` is the venue's, unique per market."""
 
@@ -42,7 +43,7 @@ class VenueFill:
     at: datetime
 
 
-@dataclass(frozen=True)
+@value
 class VenueOrder:
     """An order as the venue holds it, found again by ``client_order_id`` (derived from our order id)."""
 
@@ -63,7 +64,7 @@ class VenueOrder:
         return sum((f.quantity for f in self.fills), Decimal(0))
 
 
-@dataclass(frozen=True)
+@value
 class Balance:
     """One asset of an account: what is free to use and what open orders hold."""
 

@@ -18,11 +18,12 @@ Market rules are the replay's own (``replay_rules``) or, for a ccxt exchange, a 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from ..domain.candles import close_time, timeframe_delta
 from ..domain.paper import Overdrawn, PaperFill, filled_at, limit_fill, market_fill, settled
+from ..domain.values import value
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Candle, Order, OrderStatus, OrderType
 from .errors import OrderNotFound
@@ -31,7 +32,7 @@ from .market_data import MarketData
 PAPER_VENUE = "paper"
 
 
-@dataclass(frozen=True)
+@value
 class _Placed:
     order: Order
     venue: VenueOrder

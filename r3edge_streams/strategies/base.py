@@ -8,10 +8,10 @@ A strategy never does I/O and never reads a clock; ``warmup`` says how many cand
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
+from ..domain.values import value
 from ..models import Candle, Direction
 
 #: the longest window any strategy may keep: its compact record stays far below Kafka's 1 MB
@@ -30,7 +30,7 @@ class StrategyError(ValueError):
         self.parameter = parameter
 
 
-@dataclass(frozen=True)
+@value
 class Decision:
     """What a strategy concluded from the newest candle."""
 

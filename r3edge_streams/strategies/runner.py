@@ -14,17 +14,18 @@ Ids derive from the instance and the candle, so the same candle gives the same m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 
 from ..domain.candles import close_time
 from ..domain.fanout import price_updates
+from ..domain.values import value
 from ..models import ActiveStrategy, Candle, RequestKind, SessionRequest, Signal, StrategyWindow
 from ..models.strategies import pack
 from .base import Decision, Strategy
 
 
-@dataclass(frozen=True)
+@value
 class Step:
     window: StrategyWindow | None
     signal: Signal | None = None
@@ -98,7 +99,7 @@ def step(
     return Step(new_window, made.signal, made.requests, tuple(candles))
 
 
-@dataclass(frozen=True)
+@value
 class Decided:
     """What the strategy made of a candle: its signal (if it decided), the candle's session
     requests (its price, then the signal, per session) and the error if the strategy failed."""

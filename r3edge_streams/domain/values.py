@@ -1,0 +1,60 @@
+"""Frozen value classes for the pure core: a dataclass made frozen, with a faster ``__init__``.
+
+In: a class with annotated fields, as for ``dataclass``. Out: the frozen dataclass of it, whose
+``__init__`` stores the fields straight into the instance's dict. A frozen dataclass's own
+``__init__`` goes through ``object.__setattr__`` field by field (its ``__setattr__`` refuses),
+which is most of the cost of making one, and the steps make some twenty such values per order.
+What the instance holds, its equality, hash, repr, ``replace`` and its refusal of any later
+assignment are the dataclass's own. A class this ``__init__`` cannot serve as the dataclass's
+would (fields kept out of ``__init__``, keyword-only fields or ``InitVar``, slots) keeps the
+dataclass's ``__init__``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform
+
+T = TypeVar("T")
+_NO_VALUE = object()  # the default of a field whose default is a factory: calls it
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+def value(cls: type[T]) -> type[T]:
+    """``cls`` as a frozen dataclass with the ``__init__`` described above."""
+    made = dataclasses.dataclass(frozen=True)(cls)
+    init = _fast_init(made)
+    if init is not None:
+        made.__init__ = init  # type: ignore[method-assign]
+    return made
+
+
+def _fast_init(cls: type) -> Callable[..., None] | None:
+    """The dict-storing ``__init__`` of dataclass ``cls``, or None where it would not be the same."""
+    declared = cls.__dataclass_fields__.values()  # type: ignore[attr-defined]
+    fields = dataclasses.fields(cls)
+    if "__slots__" in cls.__dict__ or len(fields) != len(declared):  # InitVar: declared, not a field
+        return None
+    if any(not f.init or f.kw_only for f in fields):
+        return None
+    scope: dict[str, Any] = {"_NO_VALUE_": _NO_VALUE}
+    parameters, body = ["self"], ["    __d__ = self.__dict__"]
+    for f in fields:
+        if f.default is not dataclasses.MISSING:
+            scope[f"_default_{f.name}_"] = f.default
+            parameters.append(f"{f.name}=_default_{f.name}_")
+        elif f.default_factory is not dataclasses.MISSING:
+            scope[f"_factory_{f.name}_"] = f.default_factory
+            parameters.append(f"{f.name}=_NO_VALUE_")
+            body.append(f"    if {f.name} is _NO_VALUE_: {f.name} = _factory_{f.name}_()")
+        else:
+            parameters.append(f.name)
+        body.append(f"    __d__[{f.name!r}] = {f.name}")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    source = "\n".join([f"def __init__({', '.join(parameters)}):", *body])
+    exec(compile(source, f"<{cls.__qualname__}.__init__>", "exec"), scope)  # noqa: S102 - from field names
+    init: Callable[..., None] = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
