@@ -17,12 +17,11 @@ So, whenever the position is flat, equity = capital + the sum of the closed part
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from ..models.enums import OrderSide
-from .values import value
+from .values import replace, value
 
 _ZERO = Decimal(0)
 

@@ -21,12 +21,11 @@ The rules, for a long position (a short one is the mirror image):
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 from ..models import Candle, RiskParams
 from ..models.enums import OrderPurpose
-from .values import value
+from .values import replace, value
 
 _HUNDRED = Decimal(100)
 

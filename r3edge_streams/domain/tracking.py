@@ -20,7 +20,7 @@ by itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import field, replace
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,7 +50,7 @@ from .intents import Blocked, Intent, Situation, decide
 from .ledger import ClosedPart, Holding, apply_fill, quote_fill
 from .notices import WindDown, wound_down
 from .protection import Levels, Trigger, advanced, levels_at_entry, triggered
-from .values import value
+from .values import replace, value
 
 _ZERO = Decimal(0)
 _RUNNING = frozenset({SessionStatus.ACTIVE, SessionStatus.SUSPENDED})

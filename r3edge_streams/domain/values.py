@@ -7,17 +7,20 @@ which is most of the cost of making one, and the steps make some twenty such val
 What the instance holds, its equality, hash, repr, ``replace`` and its refusal of any later
 assignment are the dataclass's own. A class this ``__init__`` cannot serve as the dataclass's
 would (fields kept out of ``__init__``, keyword-only fields or ``InitVar``, slots) keeps the
-dataclass's ``__init__``.
+dataclass's ``__init__``. ``replace`` is ``dataclasses.replace`` for them, made the same way:
+the instance's dict copied, the changed fields stored, ``__post_init__`` run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T")
 _NO_VALUE = object()  # the default of a field whose default is a factory: calls it
+_FAST = "__value_fields__"  # the class attribute of a value class made fast: its fields' names
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
@@ -27,16 +30,35 @@ def value(cls: type[T]) -> type[T]:
     init = _fast_init(made)
     if init is not None:
         made.__init__ = init  # type: ignore[method-assign]
+        setattr(made, _FAST, frozenset(f.name for f in dataclasses.fields(made)))  # type: ignore[arg-type]
     return made
+
+
+def replace(instance: T, /, **changes: Any) -> T:
+    """A copy of value ``instance`` with ``changes`` (as ``dataclasses.replace`` makes it)."""
+    names: frozenset[str] | None = type(instance).__dict__.get(_FAST)
+    if names is None:
+        return dataclasses.replace(instance, **changes)  # type: ignore[type-var]
+    if not names.issuperset(changes):
+        unknown = ", ".join(sorted(set(changes) - names))
+        raise TypeError(f"{type(instance).__name__}.__init__() got an unexpected keyword argument {unknown}")
+    copy = object.__new__(type(instance))
+    stored = copy.__dict__
+    stored.update(instance.__dict__)
+    stored.update(changes)
+    post_init = getattr(copy, "__post_init__", None)
+    if post_init is not None:
+        post_init()
+    return copy
 
 
 def _fast_init(cls: type) -> Callable[..., None] | None:
     """The dict-storing ``__init__`` of dataclass ``cls``, or None where it would not be the same."""
-    declared = cls.__dataclass_fields__.values()  # type: ignore[attr-defined]
     fields = dataclasses.fields(cls)
-    if "__slots__" in cls.__dict__ or len(fields) != len(declared):  # InitVar: declared, not a field
+    parameters_made = list(inspect.signature(cls.__init__).parameters)[1:]  # type: ignore[misc]
+    if "__slots__" in cls.__dict__ or parameters_made != [f.name for f in fields]:  # an InitVar, a field kept out
         return None
-    if any(not f.init or f.kw_only for f in fields):
+    if any(f.kw_only for f in fields):
         return None
     scope: dict[str, Any] = {"_NO_VALUE_": _NO_VALUE}
     parameters, body = ["self"], ["    __d__ = self.__dict__"]

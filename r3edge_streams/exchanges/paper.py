@@ -18,12 +18,11 @@ Market rules are the replay's own (``replay_rules``) or, for a ccxt exchange, a 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 from ..domain.candles import close_time, timeframe_delta
 from ..domain.paper import Overdrawn, PaperFill, filled_at, limit_fill, market_fill, settled
-from ..domain.values import value
+from ..domain.values import replace, value
 from ..domain.venue import Balance, MarketRules, VenueFill, VenueOrder
 from ..models import Candle, Order, OrderStatus, OrderType
 from .errors import OrderNotFound

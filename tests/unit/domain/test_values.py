@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from r3edge_streams.domain import values
 from r3edge_streams.domain.values import value
 
 
@@ -75,3 +76,25 @@ def test_post_init_runs_and_classes_it_cannot_serve_keep_the_dataclass_init() ->
     assert as_made(fast(2, 3)) == as_made(reference(2, 3)) == {"a": 6}
     hidden, reference = twins(lambda: {"b": field(default_factory=lambda: 7, init=False)}, {"a": "int", "b": "int"})
     assert as_made(hidden(1)) == as_made(reference(1)) == {"a": 1, "b": 7}
+
+
+def test_replace_makes_what_the_dataclass_s_replace_makes() -> None:
+    def check(self: Any) -> None:
+        if self.quantity < 0:
+            raise ValueError("negative")
+
+    fast, reference = twins(
+        lambda: {"__post_init__": check, "tags": field(default_factory=list)},
+        {"price": "Decimal", "quantity": "Decimal", "tags": "list[str]"},
+    )
+    one, other = fast(Decimal(1), Decimal(2)), reference(Decimal(1), Decimal(2))
+    for changes in [{}, {"price": Decimal(5)}, {"quantity": Decimal(0), "tags": ["x"]}]:
+        made, expected = values.replace(one, **changes), replace(other, **changes)
+        assert as_made(made) == as_made(expected) and type(made) is fast and made is not one
+    assert as_made(one) == {"price": Decimal(1), "quantity": Decimal(2), "tags": []}  # the source unchanged
+    with pytest.raises(ValueError, match="negative"):
+        values.replace(one, quantity=Decimal(-1))  # checked as construction checks
+    with pytest.raises(TypeError, match="volume"):
+        values.replace(one, volume=Decimal(1))
+    served_by_dataclass, _ = twins(lambda: {"b": field(default=7, init=False)}, {"a": "int", "b": "int"})
+    assert as_made(values.replace(served_by_dataclass(1), a=2)) == {"a": 2}
