@@ -171,13 +171,10 @@ def deriver(
         raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}")
     scope: dict[str, Any] = {"_check_": check, "_Decimal_": Decimal, "_datetime_": datetime, "_utc_": timezone.utc,
                              "_cls_": cls, "_new_": object.__new__, "_changed_": frozenset(names)}  # fmt: skip
-    body = [
-        "self = _new_(_cls_)",
-        "__d__ = self.__dict__",
-        "__d__.update(__source__.__dict__)",
-        "__read__ = __d__.get('__evaluated_fields__')",
-        "__d__['__evaluated_fields__'] = __read__ - _changed_ if __read__ else set()",
-    ]
+    body = ["self = _new_(_cls_)", "__d__ = self.__dict__", "__d__.update(__source__.__dict__)"]
+    if _has_lazy_fields(cls):
+        body.append("__read__ = __d__.get('__evaluated_fields__')")
+        body.append("__d__['__evaluated_fields__'] = __read__ - _changed_ if __read__ else set()")
     for name in names:
         body.append(f"{name} = __fields__[{name!r}]")
         body.extend(
@@ -189,6 +186,13 @@ def deriver(
         "\n".join(lines), "__derive__", scope, f"{cls.__qualname__}.derive.{'.'.join(names)}"
     )
     return built
+
+
+def _has_lazy_fields(cls: Any) -> bool:
+    """Whether Faust coerces any field of ``cls`` on its first read: only those fields' reads use
+    the instance's set of fields read (``__evaluated_fields__``), so a record without such fields
+    is made without one (a set less per record: less to make and for the GC to track)."""
+    return any(descriptor.lazy_coercion for descriptor in cls._options.descriptors.values())
 
 
 def fast_init(cls: Any) -> Callable[..., None]:
@@ -217,7 +221,7 @@ def fast_init(cls: Any) -> Callable[..., None]:
         "    if not __strict__ or kwargs:",
         f"        return __faust_init__({passed})",
         "    __d__ = self.__dict__",
-        "    __d__['__evaluated_fields__'] = set()",
+        *(["    __d__['__evaluated_fields__'] = set()"] if _has_lazy_fields(cls) else []),
         *body,
     ])  # fmt: skip
     init: Callable[..., None] = _compiled(source, "__init__", scope, f"{cls.__qualname__}.__init__")
