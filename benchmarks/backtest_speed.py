@@ -9,6 +9,10 @@ number of trades (the same rules, so about the same number). backtesting.py is a
 
     .venv/bin/python benchmarks/backtest_speed.py [--fast 10] [--slow 30] [--repeat 3] [--profile]
     .venv/bin/python benchmarks/backtest_speed.py --grid [--repeat 3]
+    .venv/bin/python benchmarks/backtest_speed.py --tile 5
+
+``--tile K`` gives both the candles K times over, each copy moved on by the span of the data (a
+longer run with K times the trades: the cost of a round trip must not grow with the run).
 
 ``--grid`` measures several parameter pairs from many trades to few (the driver's cost grows with
 the round trips, backtesting.py's hardly) and prints one row of each.
@@ -22,6 +26,7 @@ import cProfile
 import json
 import pstats
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -40,8 +45,21 @@ FEE_BPS = 10
 WARMUP = 100  # candles before the run (the driver's strategy warm-up; backtesting.py sees them too)
 
 
-def ours(fast: int, slow: int) -> Callable[[], int]:
-    candles = load_ohlcv(DATA, "replay", "UNITTEST/BTC", "1m")
+def rows(tile: int) -> list[list[Any]]:
+    """The data file's rows, ``tile`` times over, each copy moved on by the span of the data."""
+    once = json.loads(DATA.read_text())
+    span = once[-1][0] - once[0][0] + 60_000
+    return [[row[0] + copy * span, *row[1:]] for copy in range(tile) for row in once]
+
+
+def ours(fast: int, slow: int, tile: int = 1) -> Callable[[], int]:
+    if tile == 1:
+        candles = load_ohlcv(DATA, "replay", "UNITTEST/BTC", "1m")
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / DATA.name
+            path.write_text(json.dumps(rows(tile)))
+            candles = load_ohlcv(path, "replay", "UNITTEST/BTC", "1m")
     spec = SessionSpec.from_data({
         "strategy": "sma_cross", "parameters": {"fast": fast, "slow": slow}, "exchange": "replay",
         "symbol": "UNITTEST/BTC", "timeframe": "1m", "mode": "backtest", "refresh_seconds": 60,
@@ -60,17 +78,17 @@ def ours(fast: int, slow: int) -> Callable[[], int]:
     return run
 
 
-def theirs(fast: int, slow: int) -> Callable[[], int]:
+def theirs(fast: int, slow: int, tile: int = 1) -> Callable[[], int]:
     import pandas as pd
     from backtesting import Backtest as ReferenceBacktest
     from backtesting import Strategy
     from backtesting.lib import crossover
 
-    rows = json.loads(DATA.read_text())
+    data = rows(tile)
     frame = pd.DataFrame(
-        [[float(v) for v in r[1:6]] for r in rows],
+        [[float(v) for v in r[1:6]] for r in data],
         columns=["Open", "High", "Low", "Close", "Volume"],
-        index=pd.to_datetime([r[0] for r in rows], unit="ms", utc=True),
+        index=pd.to_datetime([r[0] for r in data], unit="ms", utc=True),
     )
 
     def sma(values: Any, n: int) -> Any:
@@ -113,9 +131,10 @@ def best(runs: list[Callable[[], int]], repeat: int) -> list[tuple[float, int]]:
 GRID = [(10, 30), (20, 60), (30, 100), (50, 200), (100, 400)]
 
 
-def measured(fast: int, slow: int, repeat: int) -> tuple[float, int, float, int]:
+def measured(fast: int, slow: int, repeat: int, tile: int = 1) -> tuple[float, int, float, int]:
     """The best times and trade counts of the driver and of backtesting.py, in this order."""
-    (driver_time, driver_trades), (ref_time, ref_trades) = best([ours(fast, slow), theirs(fast, slow)], repeat)
+    runs = [ours(fast, slow, tile), theirs(fast, slow, tile)]
+    (driver_time, driver_trades), (ref_time, ref_trades) = best(runs, repeat)
     return driver_time, driver_trades, ref_time, ref_trades
 
 
@@ -135,17 +154,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile one run of the driver instead")
     parser.add_argument("--grid", action="store_true", help="several parameter pairs, from many trades to few")
+    parser.add_argument("--tile", type=int, default=1, help="the candles this many times over (a longer run)")
     options = parser.parse_args()
     if options.profile:
         profile = cProfile.Profile()
         profile.runcall(ours(options.fast, options.slow))
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
         return
-    count = sum(1 for _ in json.loads(DATA.read_text())) - WARMUP
+    count = len(rows(options.tile)) - WARMUP
     if options.grid:
         grid(count, options.repeat)
         return
-    driver_time, driver_trades, ref_time, ref_trades = measured(options.fast, options.slow, options.repeat)
+    driver_time, driver_trades, ref_time, ref_trades = measured(options.fast, options.slow, options.repeat,
+                                                                options.tile)  # fmt: skip
     print(f"candles: {count}, sma_cross fast={options.fast} slow={options.slow}, fee {FEE_BPS} bps")
     print(f"backtest driver: {count / driver_time:10.0f} candles/s ({driver_time:.3f} s, {driver_trades} trades)")
     print(f"backtesting.py:  {count / ref_time:10.0f} candles/s ({ref_time:.3f} s, {ref_trades} trades)")
