@@ -24,7 +24,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from ..models.exposure import AccountExposure, Reservation, Verdict
+from ..models.exposure import AccountExposure, Reservation, Verdict, kept_reason
 from .values import value
 
 #: verdicts kept per account to answer redeliveries (far more than orders in flight at once)
@@ -171,7 +171,7 @@ def earlier_verdict(exposure: AccountExposure, order_id: str) -> Verdict | None:
 def _kept(verdicts: dict[str, str], verdict: Verdict) -> dict[str, str]:
     """The verdicts with ``verdict`` last (as its refusal reason, "" when accepted), the oldest
     beyond ``KEPT_VERDICTS`` forgotten."""
-    kept = {**verdicts, verdict.order_id: "" if verdict.accepted else verdict.reason or "refused"}
+    kept = {**verdicts, verdict.order_id: kept_reason(verdict)}
     for oldest in list(itertools.islice(kept, max(len(kept) - KEPT_VERDICTS, 0))):
         del kept[oldest]
     return kept

@@ -72,7 +72,12 @@ def _verdict_entry(verdict: Verdict | dict[str, object]) -> tuple[str, str]:
     if isinstance(verdict, dict):
         verdict = Verdict(order_id=verdict["order_id"], accepted=verdict["accepted"],
                           reason=verdict.get("reason") or "")  # fmt: skip
-    return verdict.order_id, "" if verdict.accepted else verdict.reason or "refused"
+    return verdict.order_id, kept_reason(verdict)
+
+
+def kept_reason(verdict: Verdict) -> str:
+    """A verdict as the ledger's map keeps it: why the order was refused, "" when it was accepted."""
+    return "" if verdict.accepted else verdict.reason or "refused"
 
 
 class AccountEvent(Record):
